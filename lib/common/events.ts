@@ -1,0 +1,40 @@
+// The one way every middleware reports what it did: typed events on a process-wide bus (metrics adapters listen).
+import { EventEmitter } from 'node:events';
+
+/** Which cache an event is about, as the `cache` label of metrics. */
+export type CacheName = 'api' | 'ai' | 'db';
+
+/** Everything the middlewares report. Listeners must be cheap: they run on the request path. */
+export type MiddlewareEvent =
+  | {
+      kind: 'cache';
+      cache: CacheName;
+      /** hit, miss, bypass (Redis unavailable or request opted out), stale (served stale), store, skip (not stored: why in `reason`) */
+      outcome: 'hit' | 'miss' | 'bypass' | 'stale' | 'store' | 'skip';
+      reason?: string;
+      /** On `store`: bytes before and after compression. */
+      rawBytes?: number;
+      storedBytes?: number;
+    }
+  | { kind: 'limit'; limiter: string; outcome: 'allow' | 'reject' | 'throttle' | 'insurance' | 'block' | 'error' }
+  | { kind: 'session'; outcome: 'store-error' | 'fresh-start' | 'too-large' }
+  | { kind: 'redis'; operation: string; durationMs: number; error?: string };
+
+const bus = new EventEmitter();
+bus.setMaxListeners(0);
+
+/** Subscribes to every middleware event; returns the function that unsubscribes. */
+export function onEvent(listener: (event: MiddlewareEvent) => void): () => void {
+  bus.on('event', listener);
+  return () => bus.off('event', listener);
+}
+
+/** Reports an event; costs nothing when nobody listens. */
+export function emitEvent(event: MiddlewareEvent): void {
+  if (bus.listenerCount('event') > 0) bus.emit('event', event);
+}
+
+/** Whether anyone listens (to skip building costly events, e.g. timing every Redis call). */
+export function hasEventListeners(): boolean {
+  return bus.listenerCount('event') > 0;
+}

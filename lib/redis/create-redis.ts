@@ -1,0 +1,156 @@
+// createRedis(): an ioredis client for standalone, Sentinel or Cluster, from options or the environment.
+import { Cluster, Redis } from 'ioredis';
+import { type Duration, describe, parseDuration } from '../common/duration';
+import { assertOptionsObject, parseBoolean, parseInteger } from '../common/validate';
+import { type ClientBounds, clusterOptions, nodeOptions, sentinelOptions } from './client-settings';
+
+/** The Redis clients every factory accepts. */
+export type RedisClient = Redis | Cluster;
+
+/** A `host:port` pair; strings such as `'10.0.0.5:26379'` or `'[::1]:6379'` are accepted too. */
+export type HostPort = { host: string; port: number } | string;
+
+/** Client settings shared by every topology. */
+export interface CreateRedisOptions {
+  /**
+   * Longest a command may wait for its answer, including time queued while (re)connecting.
+   * @default '500ms'
+   */
+  commandTimeout?: Duration;
+  /**
+   * Longest a connection attempt may take before it is retried.
+   * @default '1s'
+   */
+  connectTimeout?: Duration;
+  /**
+   * Logical database (standalone and Sentinel only; a `TypeError` on Cluster, which has only db 0).
+   * Overrides the database in a URL. Use one per concern to keep them apart.
+   * @default 0, or the URL's database
+   */
+  db?: number;
+  /**
+   * Send the commands issued in one tick as one pipeline (fewer round trips under load).
+   * @default true
+   */
+  enableAutoPipelining?: boolean;
+}
+
+/** Where the Redis is: a URL, a Sentinel group or Cluster seed nodes. */
+export type RedisTarget =
+  | string
+  | { url: string }
+  | {
+      /** Sentinel addresses, as a list or `'host:port,host:port'`. */
+      sentinels: HostPort[] | string;
+      /** The primary's name as the sentinels know it. */
+      name: string;
+      /** Password of the Redis nodes (not the sentinels). */
+      password?: string;
+      /** Password of the sentinels, when they require one. */
+      sentinelPassword?: string;
+    }
+  | { cluster: HostPort[] | string; password?: string };
+
+/**
+ * Creates an ioredis client configured for a web request path: no command waits longer than
+ * `commandTimeout`, reconnects never stop, Sentinel failovers and Cluster redirections are followed.
+ *
+ * @example createRedis('redis://127.0.0.1:6379/0')
+ * @example createRedis({ sentinels: 'sentinel-1:26379,sentinel-2:26379', name: 'mymaster' }, { db: 2 })
+ * @example createRedis({ cluster: ['10.0.0.1:7000', '10.0.0.2:7000'] })
+ */
+export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
+  assertOptionsObject(options, 'createRedis');
+  const bounds = parseBounds(options);
+  const db = options.db === undefined ? undefined : parseInteger(options.db, 'db', 0, 0);
+
+  if (typeof target === 'string' || (isObject(target) && 'url' in target)) {
+    const url = typeof target === 'string' ? target : target.url;
+    if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+      throw new TypeError(`url must start with redis:// or rediss://; received ${describe(url)}`);
+    }
+    return new Redis(url, { ...nodeOptions(bounds), ...(db === undefined ? {} : { db }) });
+  }
+  if (isObject(target) && 'sentinels' in target) {
+    if (typeof target.name !== 'string' || target.name === '') {
+      throw new TypeError(`name option must be the Sentinel primary name; received ${describe(target.name)}`);
+    }
+    return new Redis({
+      ...sentinelOptions(bounds),
+      sentinels: parseHostList(target.sentinels, 'sentinels'),
+      name: target.name,
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+      ...(db === undefined ? {} : { db }),
+    });
+  }
+  if (isObject(target) && 'cluster' in target) {
+    if (db !== undefined && db !== 0) {
+      throw new TypeError(
+        `db option cannot be used with Redis Cluster, which has only db 0; key prefixes separate the concerns there (received db ${db})`,
+      );
+    }
+    const settings = clusterOptions(bounds);
+    if (target.password !== undefined) settings.redisOptions = { ...settings.redisOptions, password: target.password };
+    return new Cluster(parseHostList(target.cluster, 'cluster'), settings);
+  }
+  throw new TypeError(
+    `createRedis() target must be a redis:// URL, { sentinels, name } or { cluster: nodes }; received ${describe(target)}`,
+  );
+}
+
+/**
+ * Creates the client the environment describes: `REDIS_CLUSTER_NODES` (`host:port,…`), else
+ * `REDIS_SENTINELS` (`host:port,…`) with `REDIS_SENTINEL_NAME`, else `REDIS_URL`.
+ * Returns undefined when none is set, so a caller can run in memory mode.
+ */
+createRedis.fromEnv = function fromEnv(
+  options: CreateRedisOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): RedisClient | undefined {
+  const password = env.REDIS_PASSWORD || undefined;
+  if (env.REDIS_CLUSTER_NODES) {
+    return createRedis({ cluster: env.REDIS_CLUSTER_NODES, ...(password ? { password } : {}) }, options);
+  }
+  if (env.REDIS_SENTINELS) {
+    if (!env.REDIS_SENTINEL_NAME) {
+      throw new TypeError('REDIS_SENTINEL_NAME must name the Sentinel primary when REDIS_SENTINELS is set');
+    }
+    return createRedis(
+      { sentinels: env.REDIS_SENTINELS, name: env.REDIS_SENTINEL_NAME, ...(password ? { password } : {}) },
+      options,
+    );
+  }
+  if (env.REDIS_URL) return createRedis(env.REDIS_URL, options);
+  return undefined;
+};
+
+function parseBounds(options: CreateRedisOptions): ClientBounds {
+  return {
+    commandTimeoutMs: parseDuration(options.commandTimeout ?? 500, 'commandTimeout'),
+    connectTimeoutMs: parseDuration(options.connectTimeout ?? 1000, 'connectTimeout'),
+    enableAutoPipelining: parseBoolean(options.enableAutoPipelining, 'enableAutoPipelining', true),
+  };
+}
+
+/** Parses `'host:port,host:port'` or a list of `host:port` strings and `{ host, port }` objects. */
+export function parseHostList(value: unknown, optionName: string): Array<{ host: string; port: number }> {
+  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new TypeError(`${optionName} option must list host:port addresses; received ${describe(value)}`);
+  }
+  return items.map((item) => {
+    if (isObject(item) && typeof item.host === 'string' && Number.isInteger(item.port)) {
+      return { host: item.host, port: item.port as number };
+    }
+    const match = typeof item === 'string' ? /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(item) : null;
+    if (!match) {
+      throw new TypeError(`${optionName} option must list host:port addresses; cannot read ${describe(item)}`);
+    }
+    return { host: match[1] as string, port: Number(match[2]) };
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,18 @@
+// The Redis foundation: client factory, key builder, hashing, backends and scripts.
+export type { Backend } from './backend';
+export { canonicalJson, HASH_LENGTH, hashCanonical, sha256Hex } from './canonical';
+export {
+  type CreateRedisOptions,
+  createRedis,
+  type HostPort,
+  type RedisClient,
+  type RedisTarget,
+} from './create-redis';
+export { withDeadline } from './deadline';
+export { ClientHealth, healthOf, isUnavailability } from './health';
+export * from './keys';
+export { MemoryBackend, sharedMemoryBackend } from './memory-backend';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store';
+export { RedisBackend, redisBackendFor } from './redis-backend';
+export { assertRedisClient, DEFAULT_REDIS_TIMEOUT_MS, type RedisConnectionOptions, resolveBackend } from './resolve';
+export { defineScript, type ScriptDefinition, type ScriptReply } from './script';

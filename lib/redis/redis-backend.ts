@@ -1,0 +1,149 @@
+// The Redis backend: bounded, breaker-guarded calls on a client the application owns.
+import type { Redis } from 'ioredis';
+import { RedisUnavailableError } from '../common/errors';
+import { emitEvent, hasEventListeners } from '../common/events';
+import type { Backend } from './backend';
+import type { RedisClient } from './create-redis';
+import { withDeadline } from './deadline';
+import { type ClientHealth, healthOf } from './health';
+import type { ScriptDefinition, ScriptReply } from './script';
+
+type ScriptCommand = (...args: Array<string | number>) => Promise<ScriptReply>;
+
+/** Backend over an ioredis `Redis` or `Cluster`. Closing it never closes the client it was given. */
+export class RedisBackend implements Backend {
+  readonly kind = 'redis' as const;
+  private readonly health: ClientHealth;
+  private readonly defined = new Set<string>();
+  private subscriber: RedisClient | undefined;
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+
+  constructor(
+    readonly client: RedisClient,
+    /** Longest any call may take, in ms. */
+    readonly timeoutMs: number,
+  ) {
+    this.health = healthOf(client);
+  }
+
+  get(key: string): Promise<Buffer | null> {
+    return this.call('GET', key, () => this.client.getBuffer(key));
+  }
+
+  async set(key: string, value: Buffer | string, ttlMs: number): Promise<void> {
+    await this.call('SET', key, () => this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async setIfAbsent(key: string, value: Buffer | string, ttlMs: number): Promise<boolean> {
+    const reply = await this.call('SET NX', key, () =>
+      this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  async del(...keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    // One DEL per key: keys of different slots cannot share a command on Cluster.
+    const counts = await this.call('DEL', keys[0], () => Promise.all(keys.map((key) => this.client.del(key))));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  run<R extends ScriptReply>(script: ScriptDefinition<R>, keys: string[], args: Array<string | number>): Promise<R> {
+    const command = this.scriptCommand(script);
+    return this.call(script.name, keys[0], () => command(keys.length, ...keys, ...args) as Promise<R>);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.call('PUBLISH', channel, () => this.client.publish(channel, message));
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    const subscriber = this.subscriberConnection();
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      // The subscription is re-established by ioredis after a reconnect (autoResubscribe).
+      await withDeadline(subscriber.subscribe(channel), this.timeoutMs * 4, 'SUBSCRIBE', channel);
+    }
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(channel) === set) {
+        this.listeners.delete(channel);
+        await subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  isDown(): boolean {
+    return this.health.isDown();
+  }
+
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    this.listeners.clear();
+    if (subscriber) subscriber.disconnect();
+  }
+
+  /** One bounded call: fails fast while the breaker is open, records the outcome, reports timing. */
+  private async call<T>(operation: string, key: string | undefined, send: () => Promise<T>): Promise<T> {
+    if (this.health.isDown()) {
+      throw new RedisUnavailableError(operation, 'Redis is unavailable (recent timeout or reconnecting)', key);
+    }
+    const started = hasEventListeners() ? performance.now() : 0;
+    try {
+      const result = await withDeadline(send(), this.timeoutMs, operation, key);
+      this.health.record(undefined);
+      if (started) emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started });
+      return result;
+    } catch (error) {
+      this.health.record(error);
+      if (started) {
+        emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started, error: String(error) });
+      }
+      throw error;
+    }
+  }
+
+  private scriptCommand(script: ScriptDefinition): ScriptCommand {
+    const commands = this.client as unknown as Record<string, ScriptCommand | undefined>;
+    if (!this.defined.has(script.name)) {
+      // defineCommand sends EVALSHA and falls back to EVAL on NOSCRIPT (e.g. after a Redis restart).
+      if (typeof commands[script.name] !== 'function') this.client.defineCommand(script.name, { lua: script.lua });
+      this.defined.add(script.name);
+    }
+    return (commands[script.name] as ScriptCommand).bind(this.client);
+  }
+
+  private subscriberConnection(): RedisClient {
+    if (!this.subscriber) {
+      // A connection of our own: a subscribed connection can run no other command.
+      const subscriber: RedisClient = (this.client as Redis).duplicate();
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (channel: string, message: string) => {
+        for (const listener of this.listeners.get(channel) ?? []) listener(message);
+      });
+      this.subscriber = subscriber;
+    }
+    return this.subscriber;
+  }
+}
+
+const backends = new WeakMap<RedisClient, Map<number, RedisBackend>>();
+
+/** The backend of a client and time bound; middlewares on one client share its breaker (and, per bound, one subscriber). */
+export function redisBackendFor(client: RedisClient, timeoutMs: number): RedisBackend {
+  let byTimeout = backends.get(client);
+  if (!byTimeout) {
+    byTimeout = new Map();
+    backends.set(client, byTimeout);
+  }
+  let backend = byTimeout.get(timeoutMs);
+  if (!backend) {
+    backend = new RedisBackend(client, timeoutMs);
+    byTimeout.set(timeoutMs, backend);
+  }
+  return backend;
+}

@@ -1,0 +1,47 @@
+// Factory-time handling of the options every middleware shares: `redis` and `redisTimeout`.
+import { type Duration, describe, parseDuration } from '../common/duration';
+import type { Backend } from './backend';
+import type { RedisClient } from './create-redis';
+import { sharedMemoryBackend } from './memory-backend';
+import { redisBackendFor } from './redis-backend';
+
+/** Options every factory accepts. */
+export interface RedisConnectionOptions {
+  /**
+   * The ioredis `Redis` or `Cluster` client to use. Without one the middleware runs on the in-process
+   * memory backend and prints one warning line.
+   */
+  redis?: RedisClient;
+  /**
+   * Longest any Redis call of this middleware may take before it is treated as failed.
+   * @default '500ms'
+   */
+  redisTimeout?: Duration;
+}
+
+/** The default bound for one Redis call on a request path. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 500;
+
+/** Checks that `value` is an ioredis client (not which kind: both kinds are used the same way). */
+export function assertRedisClient(value: unknown, optionName = 'redis'): asserts value is RedisClient {
+  const candidate = value as Partial<Record<'defineCommand' | 'duplicate' | 'getBuffer', unknown>> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.defineCommand !== 'function' ||
+    typeof candidate.duplicate !== 'function' ||
+    typeof candidate.getBuffer !== 'function'
+  ) {
+    throw new TypeError(
+      `${optionName} option must be an ioredis Redis or Cluster client (see createRedis()), or left out for memory mode; received ${describe(value)}`,
+    );
+  }
+}
+
+/** Parses `redis` and `redisTimeout` into the backend the middleware will use. */
+export function resolveBackend(options: RedisConnectionOptions): Backend {
+  const timeoutMs = parseDuration(options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT_MS, 'redisTimeout');
+  if (options.redis === undefined) return sharedMemoryBackend();
+  assertRedisClient(options.redis);
+  return redisBackendFor(options.redis, timeoutMs);
+}
