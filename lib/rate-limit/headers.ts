@@ -1,0 +1,106 @@
+// The rate-limit response headers (draft-ietf-httpapi-ratelimit-headers, legacy X-RateLimit-*) and the 429/503 problem bodies.
+import type { Response } from 'express';
+import type { RateLimitConfig, WindowConfig } from './options';
+import type { RateLimitDecision, WindowState } from './types';
+
+/** Whole seconds, rounded up, at least `min`. */
+function seconds(ms: number, min = 0): number {
+  return Math.max(min, Math.ceil(ms / 1000));
+}
+
+/**
+ * `RateLimit-Policy`: one quota policy item per window, named by its label, with `q` (the quota) and
+ * `w` (the window in seconds), e.g. `"1m";q=100;w=60, "1h";q=1000;w=3600`
+ * (draft-ietf-httpapi-ratelimit-headers-11 § 4). Computed once per limiter.
+ */
+export function policyHeader(windows: WindowConfig[]): string {
+  return windows.map((w) => `"${w.label}";q=${w.limit};w=${seconds(w.windowMs, 1)}`).join(', ');
+}
+
+/**
+ * `RateLimit`: one item per window with `r` (remaining units) and `t` (seconds until the window is empty
+ * again), e.g. `"1m";r=99;t=60` (draft § 5).
+ */
+export function limitHeader(windows: WindowState[]): string {
+  let value = '';
+  for (const w of windows) {
+    if (value !== '') value += ', ';
+    value += `"${w.window}";r=${w.remainingPoints};t=${seconds(w.msBeforeNext)}`;
+  }
+  return value;
+}
+
+/** The window closest to its limit (fewest units left; the longest reset on a tie). */
+function tightest(windows: WindowState[]): WindowState | undefined {
+  let best: WindowState | undefined;
+  for (const w of windows) {
+    if (
+      !best ||
+      w.remainingPoints < best.remainingPoints ||
+      (w.remainingPoints === best.remainingPoints && w.msBeforeNext > best.msBeforeNext)
+    ) {
+      best = w;
+    }
+  }
+  return best;
+}
+
+/** Sets the headers of a decision (on every response, passed or rejected). Does nothing once headers are sent. */
+export function setLimitHeaders(
+  res: Response,
+  config: RateLimitConfig,
+  policy: string,
+  decision: RateLimitDecision,
+): void {
+  if (res.headersSent) return;
+  const windows = decision.windows;
+  if (config.standardHeaders && windows.length > 0) {
+    res.setHeader('RateLimit-Policy', policy);
+    res.setHeader('RateLimit', limitHeader(windows));
+  }
+  if (config.legacyHeaders && windows.length > 0) {
+    const w = tightest(windows) as WindowState;
+    res.setHeader('X-RateLimit-Limit', String(w.limit));
+    res.setHeader('X-RateLimit-Remaining', String(w.remainingPoints));
+    res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + w.msBeforeNext) / 1000)));
+  }
+  if (!decision.allowed) res.setHeader('Retry-After', String(retryAfterSeconds(decision)));
+}
+
+/** `Retry-After` in whole seconds, at least 1 (RFC 9110 § 10.2.3). */
+export function retryAfterSeconds(decision: RateLimitDecision): number {
+  return seconds(decision.retryAfterMs, 1);
+}
+
+/** Sends the 429 problem (RFC 9457) for a rejected request. */
+export function sendTooManyRequests(res: Response, decision: RateLimitDecision): void {
+  if (res.headersSent) return;
+  const full = decision.windows.filter((w) => w.remainingPoints < decision.cost);
+  const which = full.length > 0 ? full.map((w) => `${w.limit} per ${w.window}`).join(' and ') : 'the rate limit';
+  const retryAfter = retryAfterSeconds(decision);
+  sendProblem(res, 429, {
+    type: 'about:blank',
+    title: 'Too Many Requests',
+    status: 429,
+    detail: `Too many requests: ${which} used up; retry in ${retryAfter} s.`,
+    retryAfter,
+  });
+}
+
+/** Sends the 503 problem when Redis failed and the policy is `'deny'`. */
+export function sendUnavailable(res: Response): void {
+  if (res.headersSent) return;
+  res.setHeader('Retry-After', '1');
+  sendProblem(res, 503, {
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: 'The rate limit store is unavailable; retry shortly.',
+  });
+}
+
+function sendProblem(res: Response, status: number, body: Record<string, unknown>): void {
+  res.status(status);
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,65 @@
+// The insurance limiter: rate-limiter-flexible's RateLimiterMemory, one per window, used while Redis is failing.
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { toError } from '../common/errors';
+import type { WindowConfig } from './options';
+import type { WindowState } from './types';
+
+/** What the insurance limiter decided. */
+export interface InsuranceResult {
+  allowed: boolean;
+  retryAfterMs: number;
+  windows: WindowState[];
+}
+
+/**
+ * Limits in this process only, with rate-limiter-flexible's fixed windows (one `RateLimiterMemory` per
+ * window, same limits). It is a stand-in for minutes, not a replacement: each instance counts on its own.
+ * Like the Redis script, a rejected request consumes nothing (its points are given back).
+ */
+export class InsuranceLimiter {
+  private readonly limiters: RateLimiterMemory[];
+
+  constructor(private readonly windows: WindowConfig[]) {
+    this.limiters = windows.map(
+      (w) => new RateLimiterMemory({ points: w.limit, duration: w.windowMs / 1000, keyPrefix: `insurance-${w.label}` }),
+    );
+  }
+
+  /** Consumes `cost` in every window, or in none. */
+  async consume(key: string, cost: number): Promise<InsuranceResult> {
+    // RateLimiterMemory counts synchronously inside consume(), so all windows are updated in this tick.
+    const outcomes = await Promise.allSettled(this.limiters.map((limiter) => limiter.consume(key, cost)));
+    let allowed = true;
+    let retryAfterMs = 0;
+    const results = outcomes.map((outcome) => {
+      if (outcome.status === 'fulfilled') return outcome.value;
+      // A limit result (RateLimiterRes) is a rejection here; anything else is a real failure.
+      if (!(outcome.reason instanceof RateLimiterRes)) throw toError(outcome.reason);
+      allowed = false;
+      retryAfterMs = Math.max(retryAfterMs, outcome.reason.msBeforeNext);
+      return outcome.reason;
+    });
+    if (!allowed) {
+      // Give the points back everywhere: a rejected request consumes nothing.
+      await Promise.all(this.limiters.map((limiter) => limiter.reward(key, cost)));
+    }
+    const windows = results.map((res, i) => {
+      const w = this.windows[i] as WindowConfig;
+      const consumed = allowed ? res.consumedPoints : Math.max(0, res.consumedPoints - cost);
+      return {
+        window: w.label,
+        windowMs: w.windowMs,
+        limit: w.limit,
+        consumedPoints: consumed,
+        remainingPoints: Math.max(0, w.limit - consumed),
+        msBeforeNext: consumed > 0 ? Math.max(0, res.msBeforeNext) : 0,
+      };
+    });
+    return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), windows };
+  }
+
+  /** Forgets a key (admin reset). */
+  async delete(key: string): Promise<void> {
+    await Promise.all(this.limiters.map((limiter) => limiter.delete(key)));
+  }
+}

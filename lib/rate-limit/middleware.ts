@@ -1,0 +1,102 @@
+// The Express request handler: subject and cost, one decision, headers, then next(), a delay (throttle) or a 429.
+import type { NextFunction, Request, Response } from 'express';
+import { describe } from '../common/duration';
+import { emitEvent } from '../common/events';
+import { debugFor } from '../common/log';
+import { policyHeader, sendTooManyRequests, sendUnavailable, setLimitHeaders } from './headers';
+import type { Limiter } from './limiter';
+import type { RateLimitConfig } from './options';
+import type { SubjectResolver } from './subject';
+import type { RateLimitDecision } from './types';
+
+const debug = debugFor('rate-limit');
+
+/** Resolves after `ms`, or early with false when the client goes away. The timer never holds the process. */
+function wait(ms: number, res: Response): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    timer.unref();
+    res.once('close', onClose);
+  });
+}
+
+/** Builds the middleware function of one limiter. */
+export function createHandler(
+  config: RateLimitConfig,
+  limiter: Limiter,
+  subjects: SubjectResolver,
+): (req: Request, res: Response, next: NextFunction) => Promise<void> {
+  const policy = policyHeader(config.windows);
+  const { label } = config;
+
+  const costOf = (req: Request): number => {
+    const cost = config.cost;
+    if (typeof cost === 'number') return cost;
+    const value = cost(req);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new TypeError(`cost option must return a whole number of at least 1; returned ${describe(value)}`);
+    }
+    return value;
+  };
+
+  const finish = (req: Request, res: Response, next: NextFunction, decision: RateLimitDecision): void => {
+    res.locals.rateLimit = decision;
+    setLimitHeaders(res, config, policy, decision);
+    if (decision.allowed) {
+      if (decision.source !== 'block') emitEvent({ kind: 'limit', limiter: label, outcome: 'allow' });
+      next();
+      return;
+    }
+    if (decision.source === 'deny') {
+      sendUnavailable(res);
+      return;
+    }
+    if (decision.source !== 'block') emitEvent({ kind: 'limit', limiter: label, outcome: 'reject' });
+    debug(
+      'limiter %s: %s rejected on %s; retry in %d ms',
+      label,
+      decision.subject,
+      decision.endpoint,
+      decision.retryAfterMs,
+    );
+    if (config.handler) config.handler(req, res, next, decision);
+    else sendTooManyRequests(res, decision);
+  };
+
+  return async function rateLimitMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    let decision: RateLimitDecision;
+    try {
+      if (config.skip?.(req)) {
+        next();
+        return;
+      }
+      const subject = subjects.subjectOf(req);
+      const endpoint = subjects.endpointOf(req);
+      const cost = costOf(req);
+      decision = await limiter.consume(subject, endpoint, cost);
+      if (config.throttle && !decision.allowed && decision.source !== 'deny') {
+        const deadline = Date.now() + config.maxWaitMs;
+        while (!decision.allowed && Date.now() + decision.retryAfterMs <= deadline) {
+          emitEvent({ kind: 'limit', limiter: label, outcome: 'throttle' });
+          debug('limiter %s: delaying %s by %d ms', label, subject, decision.retryAfterMs);
+          if (!(await wait(decision.retryAfterMs, res))) {
+            debug('limiter %s: client of %s left while throttled', label, subject);
+            return;
+          }
+          decision = await limiter.consume(subject, endpoint, cost);
+        }
+      }
+    } catch (error) {
+      next(error);
+      return;
+    }
+    finish(req, res, next, decision);
+  };
+}

@@ -1,0 +1,235 @@
+// The sliding-window Lua script (all windows checked and counted atomically) and its in-memory twin.
+import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
+
+/**
+ * Sliding windows made of sub-window buckets, one hash per window:
+ *
+ * - A window of `W` ms is cut into buckets of `size = floor(W / B)` ms (`B` = the `buckets` option), so
+ *   `count = ceil(W / size)` buckets cover at least `W`. Bucket `c = floor(now / size)` is the current one.
+ * - The count of a window is the sum of buckets `c - count … c` (`count + 1` buckets). The oldest one is
+ *   only partly inside the last `W` ms and is counted whole, so the count never misses a request of the
+ *   last `W` ms: no interval of length `W` ever holds more than the limit. It may count up to one bucket
+ *   (`size` ms) of older requests too, which only makes the limiter reject early, by at most one bucket.
+ * - Hash fields: `n` (the running total of live buckets), `o` (the oldest bucket that may be non-empty)
+ *   and one field per non-empty bucket (its index → its count). Expired buckets are deleted as time moves,
+ *   so a key holds at most `count + 3` fields whatever the limit.
+ * - A request of `cost` passes only if `n + cost <= limit` in EVERY window; only then is it counted, in
+ *   every window, and every key gets `PEXPIRE` until its newest bucket leaves the window. A rejected
+ *   request writes nothing but the pruning of expired buckets.
+ * - The clock is Redis's own (`TIME`), so app instances with skewed clocks agree.
+ *
+ * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing),
+ * then per window `size`, `count`, `limit`.
+ *
+ * Reply: `{ allowed (1|0), retryAfterMs, then per window: used, resetMs }` where `used` includes this
+ * request when allowed, `resetMs` is how long until the window is empty again (0 when it is), and
+ * `retryAfterMs` (when rejected) is how long until this request would fit (-1: its cost exceeds a limit).
+ */
+export const SLIDING_WINDOW_LUA = `
+if redis.replicate_commands then redis.replicate_commands() end
+local cost = tonumber(ARGV[1])
+local write = cost > 0
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local windows = #KEYS
+local state = {}
+local allowed = 1
+for i = 1, windows do
+  local key = KEYS[i]
+  local base = 1 + (i - 1) * 3
+  local size = tonumber(ARGV[base + 1])
+  local count = tonumber(ARGV[base + 2])
+  local limit = tonumber(ARGV[base + 3])
+  local current = math.floor(now / size)
+  local oldest = current - count
+  local fields = redis.call('HMGET', key, 'n', 'o')
+  local n = tonumber(fields[1]) or 0
+  local o = tonumber(fields[2])
+  if o and o < oldest then
+    if oldest > o + count then
+      n = 0
+      o = nil
+      if write then redis.call('DEL', key) end
+    else
+      for b = o, oldest - 1 do
+        local field = string.format('%d', b)
+        local v = tonumber(redis.call('HGET', key, field))
+        if v then
+          n = n - v
+          if write then redis.call('HDEL', key, field) end
+        end
+      end
+      if n <= 0 then
+        n = 0
+        o = nil
+        if write then redis.call('DEL', key) end
+      else
+        o = oldest
+        if write then redis.call('HSET', key, 'n', n, 'o', string.format('%d', o)) end
+      end
+    end
+  end
+  if n + cost > limit or limit < 1 then allowed = 0 end
+  state[i] = { key, size, count, limit, current, oldest, n, o }
+end
+local reply = { 0, 0 }
+if allowed == 1 and write then
+  reply[1] = 1
+  for i = 1, windows do
+    local s = state[i]
+    local key, size, count, current = s[1], s[2], s[3], s[5]
+    redis.call('HINCRBY', key, string.format('%d', current), cost)
+    redis.call('HINCRBY', key, 'n', cost)
+    if not s[8] then redis.call('HSET', key, 'o', string.format('%d', s[6])) end
+    local ttl = (current + count + 1) * size - now
+    redis.call('PEXPIRE', key, string.format('%d', ttl))
+    reply[#reply + 1] = s[7] + cost
+    reply[#reply + 1] = ttl
+  end
+  return reply
+end
+reply[1] = allowed
+local retry = 0
+for i = 1, windows do
+  local s = state[i]
+  local key, size, count, limit, current, oldest, n = s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+  local reset = 0
+  if n > 0 then
+    reset = redis.call('PTTL', key)
+    if reset < 0 then reset = 0 end
+  end
+  if allowed == 0 and n + cost > limit then
+    local wait = -1
+    if cost <= limit then
+      local need = n + cost - limit
+      local freed = 0
+      for b = oldest, current do
+        freed = freed + (tonumber(redis.call('HGET', key, string.format('%d', b))) or 0)
+        if freed >= need then
+          wait = (b + count + 1) * size - now
+          break
+        end
+      end
+      if wait < 0 then wait = reset end
+    end
+    if wait < 0 then
+      retry = -1
+    elseif retry >= 0 and wait > retry then
+      retry = wait
+    end
+  end
+  reply[#reply + 1] = n
+  reply[#reply + 1] = reset
+end
+reply[2] = retry
+return reply
+`;
+
+/** What the memory twin keeps per window key (the Lua hash, as an object). */
+interface WindowHash {
+  /** Total of the live buckets. */
+  n: number;
+  /** Oldest bucket that may be non-empty. */
+  o: number | undefined;
+  /** Bucket index → count. */
+  buckets: Map<number, number>;
+  /** When the key expires, on the caller's clock (so an injected clock expires it too). */
+  expiresAt: number;
+}
+
+function readHash(store: MemoryStore, key: string, now: number): WindowHash | undefined {
+  const hash = store.get<WindowHash>(key);
+  if (hash === undefined) return undefined;
+  if (hash.expiresAt <= now) {
+    store.delete(key);
+    return undefined;
+  }
+  return hash;
+}
+
+/** The same algorithm on the memory store, step for step (see {@link SLIDING_WINDOW_LUA}). */
+function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[], now: number): number[] {
+  const cost = Number(args[0]);
+  const write = cost > 0;
+  let allowed = 1;
+  const state = keys.map((key, i) => {
+    const size = Number(args[1 + i * 3]);
+    const count = Number(args[2 + i * 3]);
+    const limit = Number(args[3 + i * 3]);
+    const current = Math.floor(now / size);
+    const oldest = current - count;
+    let hash = readHash(store, key, now);
+    let n = hash?.n ?? 0;
+    let o = hash?.o;
+    if (hash && o !== undefined && o < oldest) {
+      if (oldest > o + count) {
+        n = 0;
+        o = undefined;
+      } else {
+        for (let b = o; b < oldest; b++) n -= hash.buckets.get(b) ?? 0;
+        o = n <= 0 ? undefined : oldest;
+        n = Math.max(n, 0);
+      }
+      if (write) {
+        if (o === undefined) {
+          store.delete(key);
+          hash = undefined;
+        } else {
+          for (const b of hash.buckets.keys()) if (b < oldest) hash.buckets.delete(b);
+          hash.n = n;
+          hash.o = o;
+        }
+      }
+    }
+    if (n + cost > limit || limit < 1) allowed = 0;
+    return { key, size, count, limit, current, oldest, n, o, hash };
+  });
+
+  if (allowed === 1 && write) {
+    const reply = [1, 0];
+    for (const s of state) {
+      const hash: WindowHash = s.hash ?? { n: 0, o: undefined, buckets: new Map(), expiresAt: 0 };
+      hash.buckets.set(s.current, (hash.buckets.get(s.current) ?? 0) + cost);
+      hash.n = s.n + cost;
+      hash.o = s.o ?? s.oldest;
+      const ttl = (s.current + s.count + 1) * s.size - now;
+      hash.expiresAt = now + ttl;
+      store.set(s.key, hash, ttl);
+      reply.push(s.n + cost, ttl);
+    }
+    return reply;
+  }
+
+  const reply = [allowed, 0];
+  let retry = 0;
+  for (const s of state) {
+    const reset = s.n > 0 && s.hash ? Math.max(0, s.hash.expiresAt - now) : 0;
+    if (allowed === 0 && s.n + cost > s.limit) {
+      let wait = -1;
+      if (cost <= s.limit) {
+        const need = s.n + cost - s.limit;
+        let freed = 0;
+        for (let b = s.oldest; b <= s.current; b++) {
+          freed += s.hash?.buckets.get(b) ?? 0;
+          if (freed >= need) {
+            wait = (b + s.count + 1) * s.size - now;
+            break;
+          }
+        }
+        if (wait < 0) wait = reset;
+      }
+      if (wait < 0) retry = -1;
+      else if (retry >= 0 && wait > retry) retry = wait;
+    }
+    reply.push(s.n, reset);
+  }
+  reply[1] = retry;
+  return reply;
+}
+
+/** Checks every window and, only if all have room, counts the request in all of them. */
+export const slidingWindowScript = defineScript<ScriptReply>({
+  name: 'rateLimitSlidingWindow',
+  lua: SLIDING_WINDOW_LUA,
+  memory: slidingWindowMemory,
+});
