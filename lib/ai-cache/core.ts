@@ -1,0 +1,316 @@
+// One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
+import { toError } from '../common/errors';
+import { emitEvent } from '../common/events';
+import { debugFor, warnOnce } from '../common/log';
+import { decodeEntry, type Entry, encodeEntry, serializeEntry } from './entry';
+import { CachedFailureError } from './errors';
+import { entryKey } from './keying';
+import { HeldLock, releaseListenerFor } from './lock';
+import type { AiCacheConfig } from './options';
+import { isAsyncIterable, replay, type StreamEnd, StreamRecorder } from './stream-recorder';
+
+const debug = debugFor('ai-cache');
+
+/** What a flight produced. */
+export type Outcome =
+  | { kind: 'value'; value: unknown }
+  | { kind: 'stream'; recorder: StreamRecorder }
+  | { kind: 'replay'; chunks: unknown[] }
+  | { kind: 'failure'; failure: { name: string; message: string; code?: string } };
+
+/** A flight's outcome and where it came from: an entry, an inference, or an inference without the cache. */
+export interface Resolved {
+  outcome: Outcome;
+  from: 'cache' | 'inference' | 'direct';
+  /** Why the cache was bypassed, for `direct`. */
+  reason?: string;
+}
+
+/** Per-call controls after parsing. */
+export interface ParsedControls {
+  bypass: boolean;
+  refresh: boolean;
+  ttlMs: number | undefined;
+  namespace: string | undefined;
+}
+
+export const NO_CONTROLS: ParsedControls = { bypass: false, refresh: false, ttlMs: undefined, namespace: undefined };
+
+/** The engine behind one `aiCache()` function. */
+export class AiCacheCore<A extends unknown[]> {
+  private readonly inflight = new Map<string, Promise<Resolved>>();
+
+  constructor(
+    readonly config: AiCacheConfig<A>,
+    private readonly fn: (...args: A) => unknown,
+  ) {}
+
+  /** `ai:<model>:<hash>` of these arguments. */
+  keyFor(args: A, namespace?: string): string {
+    const { config } = this;
+    return entryKey({
+      model: config.modelOf(args),
+      material: config.keyMaterial(args),
+      namespace: namespace ?? config.namespaceOf(args),
+      version: config.version,
+    });
+  }
+
+  /** One call as the caller sees it: the value, a live or replayed stream, or the inference's rejection. */
+  async call(args: A, controls: ParsedControls): Promise<unknown> {
+    if (controls.bypass) {
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'bypass', reason: 'requested' });
+      return this.fn(...args);
+    }
+    const key = this.keyFor(args, controls.namespace);
+    for (let attempt = 0; ; attempt++) {
+      const { resolved, joined } = await this.resolve(key, args, controls);
+      const { outcome } = resolved;
+      // Everyone left a shared stream before this caller arrived: that flight is over, start a new one.
+      if (outcome.kind === 'stream' && outcome.recorder.status === 'abandoned' && attempt < 3) continue;
+      if (resolved.from === 'direct') {
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'bypass', reason: resolved.reason ?? 'redis-down' });
+      } else if (joined) {
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'hit', reason: 'shared' });
+      } else {
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: resolved.from === 'cache' ? 'hit' : 'miss' });
+      }
+      return deliver(outcome, key);
+    }
+  }
+
+  /** Joins the flight of `key` in this process, or starts one. */
+  resolve(key: string, args: A, controls: ParsedControls): Promise<{ resolved: Resolved; joined: boolean }> {
+    const current = this.inflight.get(key);
+    if (current) return current.then((resolved) => ({ resolved, joined: true }));
+    let flight: Promise<Resolved> | undefined;
+    const finish = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    };
+    // Started after a tick, so a flight that ends at once still finds itself in the map to leave it.
+    flight = Promise.resolve().then(() => this.fly(key, args, controls, finish));
+    flight.catch(finish);
+    this.inflight.set(key, flight);
+    return flight.then((resolved) => ({ resolved, joined: false }));
+  }
+
+  /** Deletes the entry of `key`; false when there was none or Redis failed. */
+  async invalidate(key: string): Promise<boolean> {
+    try {
+      return (await this.config.backend.del(key)) > 0;
+    } catch (error) {
+      debug('invalidate %s failed: %s', key, error);
+      return false;
+    }
+  }
+
+  private async fly(key: string, args: A, controls: ParsedControls, finish: () => void): Promise<Resolved> {
+    const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
+    if (backend.isDown()) return this.run(key, args, controls, undefined, finish, 'redis-down');
+    if (!controls.refresh) {
+      const hit = await this.read(key);
+      if (hit === 'error') return this.run(key, args, controls, undefined, finish, 'redis-error');
+      if (hit) return found(hit, finish);
+    }
+    if (!useLock) return this.run(key, args, controls, undefined, finish);
+    const deadline = Date.now() + lockWaitMs;
+    for (;;) {
+      let lock: HeldLock | undefined;
+      try {
+        lock = await HeldLock.acquire(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
+      } catch (error) {
+        debug('lock %s failed, running without it: %s', key, error);
+        return this.run(key, args, controls, undefined, finish, 'redis-error');
+      }
+      if (lock) {
+        // Another process may have stored the entry between our read and our lock.
+        const hit = controls.refresh ? undefined : await this.read(key);
+        if (hit && hit !== 'error') {
+          await lock.release();
+          return found(hit, finish);
+        }
+        return this.run(key, args, controls, lock, finish);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        debug('waited %d ms for another instance to compute %s; computing it here', lockWaitMs, key);
+        return this.run(key, args, controls, undefined, finish);
+      }
+      await releaseListenerFor(backend).wait(key, Math.min(pollMs, left));
+      const hit = await this.read(key);
+      if (hit === 'error') return this.run(key, args, controls, undefined, finish, 'redis-error');
+      if (hit) return found(hit, finish);
+    }
+  }
+
+  /** The entry of `key` as an outcome; undefined on a miss or an unusable entry; 'error' when Redis failed. */
+  private async read(key: string): Promise<Outcome | undefined | 'error'> {
+    let bytes: Buffer | null;
+    try {
+      bytes = await this.config.backend.get(key);
+    } catch (error) {
+      debug('read %s failed, calling the function directly: %s', key, error);
+      return 'error';
+    }
+    if (!bytes) return undefined;
+    const entry = await decodeEntry(bytes, this.config.maxSize);
+    if (typeof entry === 'string') {
+      warnOnce('AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
+      debug('unusable entry %s: %s', key, entry);
+      return undefined;
+    }
+    switch (entry.kind) {
+      case 'string':
+      case 'value':
+        return { kind: 'value', value: entry.value };
+      case 'stream':
+        return { kind: 'replay', chunks: entry.chunks };
+      case 'failure':
+        return { kind: 'failure', failure: entry.failure };
+    }
+  }
+
+  /** Runs the inference, then stores (in the background) and releases the lock. */
+  private async run(
+    key: string,
+    args: A,
+    controls: ParsedControls,
+    lock: HeldLock | undefined,
+    finish: () => void,
+    bypassReason?: string,
+  ): Promise<Resolved> {
+    const from = bypassReason === undefined ? 'inference' : 'direct';
+    const ttlMs = controls.ttlMs ?? this.config.ttlMs;
+    let result: unknown;
+    try {
+      result = await this.fn(...args);
+    } catch (error) {
+      // Leave the map first: the next identical call must run again, not share this failure.
+      finish();
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'error' });
+      void this.afterFailure(key, error, lock);
+      throw error;
+    }
+    if (isAsyncIterable(result)) {
+      const recorder = new StreamRecorder(result, (end, recorded) => {
+        void this.afterStream(key, end, recorded.chunks, ttlMs, lock, finish);
+      });
+      return { outcome: { kind: 'stream', recorder }, from, reason: bypassReason };
+    }
+    let raw: Buffer | undefined;
+    const kind = typeof result === 'string' ? 'string' : 'value';
+    if (this.accepts(result)) {
+      try {
+        raw = serializeEntry(kind === 'string' ? { kind, value: result as string } : { kind, value: result });
+      } catch (error) {
+        finish();
+        void lock?.release();
+        throw error;
+      }
+    }
+    void this.persist(key, kind, raw, ttlMs).finally(async () => {
+      await lock?.release();
+      finish();
+    });
+    return { outcome: { kind: 'value', value: result }, from, reason: bypassReason };
+  }
+
+  private async afterFailure(key: string, error: unknown, lock: HeldLock | undefined): Promise<void> {
+    const { negativeTtlMs, cacheFailure } = this.config;
+    const failure = toError(error);
+    if (negativeTtlMs > 0 && safely(() => cacheFailure(failure))) {
+      const code = (failure as { code?: unknown }).code;
+      const details = { name: failure.name, message: failure.message, ...(typeof code === 'string' ? { code } : {}) };
+      await this.persist(key, 'failure', serializeEntry({ kind: 'failure', failure: details }), negativeTtlMs);
+    }
+    await lock?.release();
+  }
+
+  private async afterStream(
+    key: string,
+    end: StreamEnd,
+    chunks: unknown[],
+    ttlMs: number,
+    lock: HeldLock | undefined,
+    finish: () => void,
+  ): Promise<void> {
+    if (end !== 'done') {
+      finish();
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: `stream-${end}` });
+      debug('stream %s %s: not stored', key, end);
+      await lock?.release();
+      return;
+    }
+    let raw: Buffer | undefined;
+    if (this.accepts(chunks)) {
+      try {
+        raw = serializeEntry({ kind: 'stream', chunks });
+      } catch (error) {
+        warnOnce('AI_CACHE_UNSERIALIZABLE_CHUNK', (error as Error).message);
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'unserializable' });
+      }
+    }
+    await this.persist(key, 'stream', raw, ttlMs);
+    await lock?.release();
+    finish();
+  }
+
+  /** `shouldCache`, where a throwing predicate means "do not store". Emits the skip. */
+  private accepts(result: unknown): boolean {
+    if (safely(() => this.config.shouldCache(result))) return true;
+    emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'should-cache' });
+    return false;
+  }
+
+  /** Compresses and writes an entry; never throws (a cache that cannot store only costs a later miss). */
+  private async persist(key: string, kind: Entry['kind'], raw: Buffer | undefined, ttlMs: number): Promise<void> {
+    if (raw === undefined) return;
+    const { backend, maxSize, codec, compressAbove } = this.config;
+    if (raw.length > maxSize) {
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'too-large', rawBytes: raw.length });
+      debug('not storing %s: %d bytes is above maxSize %d', key, raw.length, maxSize);
+      return;
+    }
+    if (backend.isDown()) {
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-down' });
+      return;
+    }
+    try {
+      const { bytes, rawBytes } = await encodeEntry(kind, raw, { codec, compressAbove });
+      await backend.set(key, bytes, ttlMs);
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'store', rawBytes, storedBytes: bytes.length });
+      debug('stored %s: %d bytes raw, %d stored', key, rawBytes, bytes.length);
+    } catch (error) {
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-error' });
+      debug('store %s failed: %s', key, error);
+    }
+  }
+}
+
+function found(outcome: Outcome, finish: () => void): Resolved {
+  finish();
+  return { outcome, from: 'cache' };
+}
+
+function safely(predicate: () => boolean): boolean {
+  try {
+    return predicate() === true;
+  } catch (error) {
+    debug('predicate threw, treated as false: %s', error);
+    return false;
+  }
+}
+
+/** Turns an outcome into what the caller gets. */
+export function deliver(outcome: Outcome, key: string): unknown {
+  switch (outcome.kind) {
+    case 'value':
+      return outcome.value;
+    case 'stream':
+      return outcome.recorder.subscribe();
+    case 'replay':
+      return replay(outcome.chunks);
+    case 'failure':
+      throw new CachedFailureError(outcome.failure, key);
+  }
+}

@@ -1,0 +1,31 @@
+// Coded errors of aiCache: values it cannot store faithfully, and failures replayed from the negative cache.
+import { RedisMiddlewareError } from '../common/errors';
+
+/** A result (or stream chunk) would not survive the round trip through the cache unchanged. */
+export class AiCacheValueError extends RedisMiddlewareError {
+  static readonly code = 'E_AI_CACHE_VALUE';
+  constructor(message: string, key?: string) {
+    super(AiCacheValueError.code, message, { key });
+  }
+}
+
+/**
+ * A call failed recently with these details and `negativeTtl` remembers that failure: the inference was
+ * not run again. `originalName`, `originalCode` and the message are those of the first failure.
+ */
+export class CachedFailureError extends RedisMiddlewareError {
+  static readonly code = 'E_AI_CACHED_FAILURE';
+  readonly originalName: string;
+  readonly originalCode: string | undefined;
+  constructor(details: { name: string; message: string; code?: string }, key?: string) {
+    super(CachedFailureError.code, `${details.message} (cached failure, the inference was not run again)`, { key });
+    this.originalName = details.name;
+    this.originalCode = details.code;
+  }
+}
+
+/** Every coded error class of aiCache, by code. */
+export const aiCacheErrors = {
+  E_AI_CACHE_VALUE: AiCacheValueError,
+  E_AI_CACHED_FAILURE: CachedFailureError,
+} as const;

@@ -1,0 +1,144 @@
+// The cross-process inference lock: SET NX PX to take it, token-checked Lua to renew and release, pub/sub to wake waiters.
+import { randomBytes } from 'node:crypto';
+import { debugFor } from '../common/log';
+import { type Backend, defineScript } from '../redis';
+import { lockKey, RELEASE_CHANNEL } from './keying';
+
+const debug = debugFor('ai-cache');
+
+/** KEYS[1] = lock key, ARGV[1] = holder token. Deletes the lock only if this holder still owns it. */
+export const RELEASE_LOCK = defineScript<number>({
+  name: 'rmwAiReleaseLock',
+  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  memory(store, [key], [token]) {
+    const held = store.get(key as string);
+    if (held === undefined || String(held) !== token) return 0;
+    store.delete(key as string);
+    return 1;
+  },
+});
+
+/** KEYS[1] = lock key, ARGV[1] = holder token, ARGV[2] = new TTL in ms. Extends the lock only for its holder. */
+export const RENEW_LOCK = defineScript<number>({
+  name: 'rmwAiRenewLock',
+  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`,
+  memory(store, [key], [token, ttl]) {
+    const held = store.get(key as string);
+    if (held === undefined || String(held) !== token) return 0;
+    store.set(key as string, held, Number(ttl));
+    return 1;
+  },
+});
+
+/** A lock this process holds; renewed every third of its TTL until released (or until `maxHoldMs`). */
+export class HeldLock {
+  private readonly timer: NodeJS.Timeout;
+  private released = false;
+
+  private constructor(
+    private readonly backend: Backend,
+    readonly entryKey: string,
+    private readonly token: string,
+    ttlMs: number,
+    maxHoldMs: number,
+  ) {
+    const started = Date.now();
+    this.timer = setInterval(
+      () => {
+        if (Date.now() - started > maxHoldMs) {
+          clearInterval(this.timer);
+          return;
+        }
+        backend.run(RENEW_LOCK, [lockKey(entryKey)], [token, ttlMs]).catch((error: unknown) => {
+          debug('could not renew lock %s: %s', entryKey, error);
+        });
+      },
+      Math.max(10, Math.floor(ttlMs / 3)),
+    );
+    this.timer.unref();
+  }
+
+  /** Takes the lock of `entryKey` when nobody holds it; undefined when someone does. Throws when Redis fails. */
+  static async acquire(
+    backend: Backend,
+    entryKey: string,
+    ttlMs: number,
+    maxHoldMs: number,
+  ): Promise<HeldLock | undefined> {
+    const token = randomBytes(12).toString('base64url');
+    const taken = await backend.setIfAbsent(lockKey(entryKey), token, ttlMs);
+    return taken ? new HeldLock(backend, entryKey, token, ttlMs, maxHoldMs) : undefined;
+  }
+
+  /** Releases the lock (if still ours) and wakes every waiter on every instance. Never throws. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.timer);
+    try {
+      await this.backend.run(RELEASE_LOCK, [lockKey(this.entryKey)], [this.token]);
+      await this.backend.publish(RELEASE_CHANNEL, this.entryKey);
+    } catch (error) {
+      debug('could not release lock %s (it expires by itself): %s', this.entryKey, error);
+    }
+  }
+}
+
+/** Wakes the callers of this process that wait on another process's inference. One subscription per backend. */
+class ReleaseListener {
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private subscribed: Promise<unknown> | undefined;
+
+  constructor(private readonly backend: Backend) {}
+
+  /**
+   * Resolves when the holder of `entryKey` announces its release, or after `ms` (then the caller looks
+   * again by itself: the announcement may have been missed, or the holder may have crashed).
+   */
+  async wait(entryKey: string, ms: number): Promise<void> {
+    this.ensureSubscribed();
+    await new Promise<void>((resolve) => {
+      let set = this.waiting.get(entryKey);
+      if (!set) {
+        set = new Set();
+        this.waiting.set(entryKey, set);
+      }
+      const waiters = set;
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiting.get(entryKey) === waiters) this.waiting.delete(entryKey);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      waiters.add(done);
+    });
+  }
+
+  private ensureSubscribed(): void {
+    if (this.subscribed) return;
+    this.subscribed = this.backend
+      .subscribe(RELEASE_CHANNEL, (key) => {
+        for (const wake of [...(this.waiting.get(key) ?? [])]) wake();
+      })
+      .catch((error: unknown) => {
+        debug('cannot subscribe to %s, waiters poll instead: %s', RELEASE_CHANNEL, error);
+        this.subscribed = undefined;
+      });
+  }
+}
+
+const listeners = new WeakMap<Backend, ReleaseListener>();
+
+/** The release listener of a backend, created on first wait. */
+export function releaseListenerFor(backend: Backend): ReleaseListener {
+  let listener = listeners.get(backend);
+  if (!listener) {
+    listener = new ReleaseListener(backend);
+    listeners.set(backend, listener);
+  }
+  return listener;
+}

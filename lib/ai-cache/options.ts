@@ -1,0 +1,154 @@
+// aiCache's options: the public type with its defaults, and the parse that turns it into a config once.
+import { type Duration, describe, parseDuration } from '../common/duration';
+import { assertOptionsObject, parseBoolean, parseChoice, parseFunction, parseInteger } from '../common/validate';
+import { type Backend, type RedisConnectionOptions, resolveBackend } from '../redis';
+import type { Codec } from './entry';
+import { keyMaterialOmitting } from './keying';
+
+/** What the cached function receives and returns: `A` its parameters, `V` the value `shouldCache` sees. */
+export interface AiCacheOptions<A extends unknown[] = unknown[], V = unknown> extends RedisConnectionOptions {
+  /**
+   * The model name, first part of the key `ai:<model>:<hash>`; or a function of the call's arguments
+   * (e.g. `(input, options) => options?.model ?? 'chef-1'`). Required.
+   */
+  model: string | ((...args: A) => string);
+  /** How long an entry lives. @default '1h' */
+  ttl?: Duration;
+  /**
+   * What identifies an answer. By default every argument (input and options, canonical JSON, so field
+   * order does not matter). A function returns the material to hash instead; `{ omit: ['requestId',
+   * 'metadata.traceId'] }` drops those (dot) paths from every object argument.
+   * @default every argument
+   */
+  key?: ((...args: A) => unknown) | { omit: string[] };
+  /**
+   * Keeps entries of one tenant or user apart: a string, or a function of the arguments. Part of the hash.
+   * @default none (entries are shared by everyone who asks the same thing)
+   */
+  namespace?: string | ((...args: A) => string | undefined);
+  /** Bump to retire every entry written before (e.g. after changing a prompt template). Part of the hash. @default none */
+  version?: string | number;
+  /**
+   * Whether a result is stored. Streams are judged on their complete list of chunks.
+   * @default () => true
+   */
+  shouldCache?: (result: V) => boolean;
+  /** Remember a failure this long, answering with `CachedFailureError` without calling again. `0` turns it off. @default 0 */
+  negativeTtl?: Duration;
+  /** Which failures `negativeTtl` remembers. @default every failure */
+  cacheFailure?: (error: Error) => boolean;
+  /** Codec for entries of at least `compressAbove` bytes. @default 'brotli' */
+  compression?: Codec;
+  /** Raw size in bytes from which entries are compressed. @default 1024 */
+  compressAbove?: number;
+  /** Largest raw (uncompressed) entry in bytes that is stored or read back; larger results are served but not stored. @default 4194304 (4 MiB) */
+  maxSize?: number;
+  /** Share one inference between processes with a Redis lock. @default true */
+  lock?: boolean;
+  /** Lifetime of that lock; it is renewed while the inference runs, so this bounds how long a crashed holder blocks others. @default '10s' */
+  lockTtl?: Duration;
+  /** Longest a caller waits for another process's inference before running its own. @default '60s' */
+  lockWait?: Duration;
+}
+
+/** Everything parsed, with defaults applied. */
+export interface AiCacheConfig<A extends unknown[]> {
+  backend: Backend;
+  modelOf: (args: A) => string;
+  ttlMs: number;
+  keyMaterial: (args: A) => unknown;
+  namespaceOf: (args: A) => string | undefined;
+  version: string | number | undefined;
+  shouldCache: (result: unknown) => boolean;
+  negativeTtlMs: number;
+  cacheFailure: (error: Error) => boolean;
+  codec: Codec;
+  compressAbove: number;
+  maxSize: number;
+  lock: boolean;
+  lockTtlMs: number;
+  lockWaitMs: number;
+  /** How often a waiter looks again when no notification came. */
+  pollMs: number;
+}
+
+export const DEFAULTS = {
+  ttl: '1h',
+  compressAbove: 1024,
+  maxSize: 4 * 1024 * 1024,
+  lockTtl: '10s',
+  lockWait: '60s',
+} as const;
+
+/** Validates options once; every problem is a TypeError naming the option. */
+export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConfig<A> {
+  assertOptionsObject(options, 'aiCache');
+  const o = options as unknown as AiCacheOptions<A>;
+  const model = o.model;
+  let modelOf: (args: A) => string;
+  if (typeof model === 'string' && model.trim() !== '') modelOf = () => model;
+  else if (typeof model === 'function') modelOf = (args) => model(...args);
+  else {
+    throw new TypeError(
+      `model option must be a non-empty string or a function of the arguments returning one; received ${describe(model)}`,
+    );
+  }
+  const lockTtlMs = parseDuration(o.lockTtl ?? DEFAULTS.lockTtl, 'lockTtl', { minMs: 100 });
+  return {
+    backend: resolveBackend(o),
+    modelOf,
+    ttlMs: parseDuration(o.ttl ?? DEFAULTS.ttl, 'ttl'),
+    keyMaterial: parseKey<A>(o.key),
+    namespaceOf: parseNamespace<A>(o.namespace),
+    version: parseVersion(o.version),
+    shouldCache: parseFunction<(result: unknown) => boolean>(o.shouldCache, 'shouldCache', () => true),
+    negativeTtlMs: parseDuration(o.negativeTtl ?? 0, 'negativeTtl', { minMs: 0 }),
+    cacheFailure: parseFunction<(error: Error) => boolean>(o.cacheFailure, 'cacheFailure', () => true),
+    codec: parseChoice(o.compression, 'compression', ['brotli', 'gzip', 'none'] as const, 'brotli'),
+    compressAbove: parseInteger(o.compressAbove, 'compressAbove', DEFAULTS.compressAbove, 0),
+    maxSize: parseInteger(o.maxSize, 'maxSize', DEFAULTS.maxSize, 1),
+    lock: parseBoolean(o.lock, 'lock', true),
+    lockTtlMs,
+    lockWaitMs: parseDuration(o.lockWait ?? DEFAULTS.lockWait, 'lockWait', { minMs: 0 }),
+    pollMs: Math.min(500, Math.max(25, Math.floor(lockTtlMs / 4))),
+  };
+}
+
+function parseKey<A extends unknown[]>(key: AiCacheOptions<A>['key'] | unknown): (args: A) => unknown {
+  if (key === undefined) return (args) => args;
+  if (typeof key === 'function') return (args) => (key as (...args: A) => unknown)(...args);
+  const omit = (key as { omit?: unknown } | null)?.omit;
+  if (
+    key !== null &&
+    typeof key === 'object' &&
+    Array.isArray(omit) &&
+    omit.every((path) => typeof path === 'string' && path !== '')
+  ) {
+    return keyMaterialOmitting(omit as string[]);
+  }
+  throw new TypeError(
+    `key option must be a function of the arguments returning what identifies the answer, or { omit: ['field', 'nested.field'] }; received ${describe(key)}`,
+  );
+}
+
+function parseNamespace<A extends unknown[]>(
+  namespace: AiCacheOptions<A>['namespace'] | unknown,
+): (args: A) => string | undefined {
+  if (namespace === undefined) return () => undefined;
+  if (typeof namespace === 'string' && namespace !== '') return () => namespace;
+  if (typeof namespace === 'function') return (args) => (namespace as (...args: A) => string | undefined)(...args);
+  throw new TypeError(
+    `namespace option must be a non-empty string or a function of the arguments returning one; received ${describe(namespace)}`,
+  );
+}
+
+function parseVersion(version: unknown): string | number | undefined {
+  if (
+    version === undefined ||
+    typeof version === 'string' ||
+    (typeof version === 'number' && Number.isFinite(version))
+  ) {
+    return version;
+  }
+  throw new TypeError(`version option must be a string or a number; received ${describe(version)}`);
+}
