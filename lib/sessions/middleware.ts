@@ -1,0 +1,78 @@
+// The request path: express-session over our store, with the Redis-down policy (go on without a session).
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session, { type Store } from 'express-session';
+import { messageOf } from '../common/errors';
+import { emitEvent } from '../common/events';
+import { debugFor, warn } from '../common/log';
+import { isSessionUnavailable, SessionTooLargeError, SessionUnavailableError } from './errors';
+import type { SessionsConfig } from './options';
+import { setRequestState } from './state';
+
+const debug = debugFor('sessions');
+
+/**
+ * Wraps express-session so that:
+ * - a store that is disconnected, or fails/times out while loading, leaves the request without a
+ *   session (`req.session` undefined, no cookie sent) instead of failing it; `sessions.required()` and
+ *   the helpers turn that into `E_SESSION_UNAVAILABLE`;
+ * - a save/touch that fails after the response was committed is logged and reported as an event,
+ *   not passed to Express (whose final handler would cut the finished response's socket).
+ */
+export function sessionMiddleware(config: SessionsConfig, store: Store, storeReady: () => boolean): RequestHandler {
+  const inner = session({
+    store,
+    secret: config.secrets,
+    name: config.name,
+    cookie: config.cookie,
+    rolling: config.rolling,
+    resave: false,
+    saveUninitialized: false,
+    unset: 'keep',
+    ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
+  });
+
+  return function sessions(req: Request, res: Response, next: NextFunction): void {
+    const state = { config, unavailable: false } as Parameters<typeof setRequestState>[1];
+    setRequestState(req, state);
+    let continued = false;
+    inner(req, res, (error?: unknown) => {
+      if (continued) {
+        reportLateFailure(error);
+        return;
+      }
+      continued = true;
+      if (error === undefined || error === null) {
+        if (!req.session && !storeReady()) {
+          state.unavailable = true;
+          state.reason = 'the session store is disconnected';
+          debug('no session for %s %s: store disconnected', req.method, req.originalUrl);
+        }
+        next();
+        return;
+      }
+      if (isSessionUnavailable(error)) {
+        state.unavailable = true;
+        state.reason = error;
+        emitEvent({ kind: 'session', outcome: 'store-error' });
+        debug('no session for %s %s: %s', req.method, req.originalUrl, messageOf(error));
+        next();
+        return;
+      }
+      next(error);
+    });
+  };
+}
+
+function reportLateFailure(error: unknown): void {
+  if (error === undefined || error === null) return;
+  if (error instanceof SessionTooLargeError) {
+    warn(
+      SessionTooLargeError.code,
+      `${error.message} (key ${error.key ?? '?'}); use sessions.save(req) to handle it in the route`,
+    );
+  } else if (error instanceof SessionUnavailableError) {
+    warn(SessionUnavailableError.code, `session not saved after the response: ${error.message}`);
+  } else {
+    warn('SESSION_SAVE_FAILED', `session not saved after the response: ${messageOf(error)}`);
+  }
+}

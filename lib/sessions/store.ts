@@ -1,0 +1,206 @@
+// SessionStore: connect-redis's RedisStore, extended to be bounded, Cluster-wide, readiness-aware and safe with bad data.
+import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import { emitEvent } from '../common/events';
+import { debugFor, warn } from '../common/log';
+import { KEY_PREFIX, type RedisClient, sessionKey } from '../redis';
+import { bookkeepingOf, decodeSession, encodeSession, formatUntil } from './codec';
+import { SessionTooLargeError } from './errors';
+import { SessionRedisClient } from './redis-client';
+
+const debug = debugFor('sessions');
+
+/** Client states in which the store reports itself disconnected. */
+const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+/** Client events that make the store ready (true) or disconnected (false). */
+const STATE_EVENTS = { ready: true, close: false, end: false, reconnecting: false } as const;
+type StateEvent = keyof typeof STATE_EVENTS;
+
+/** express-session passes callbacks of several shapes; `never` accepts each of them. */
+type Callback = (error?: unknown, data?: never) => unknown;
+
+/** The store settings sessions() derives from its options. */
+export interface StoreConfig {
+  ttlMs: number;
+  touchAfterMs: number;
+  /** 0 = no absolute limit. */
+  maxLifetimeMs: number;
+  maxSize: number;
+  timeoutMs: number;
+}
+
+/**
+ * What it adds to connect-redis 8.1:
+ * - every call bounded by `redisTimeout` and the shared per-client breaker (a dead Redis fails fast);
+ * - `connect`/`disconnect` events as the client's readiness changes, so express-session skips the store;
+ * - `ids`/`all`/`length`/`clear` SCAN every primary of a Cluster, and DEL/GET key by key (no CROSSSLOT);
+ * - stored values that are not JSON, too large or carry prototype keys give a fresh session;
+ * - a size limit on writes, an absolute lifetime, millisecond TTLs, and a touch that writes at most
+ *   once per `touchAfter` (one Redis command per request with a valid cookie).
+ */
+export class SessionStore extends RedisStore {
+  private readonly redis: SessionRedisClient;
+  private ready: boolean;
+  private readonly stateListeners = new Map<StateEvent, () => void>();
+
+  constructor(
+    private readonly source: RedisClient,
+    private readonly config: StoreConfig,
+  ) {
+    super({ client: source, prefix: KEY_PREFIX.session, ttl: Math.ceil(config.ttlMs / 1000) });
+    this.redis = new SessionRedisClient(source, config.timeoutMs);
+    // connect-redis's destroy/clear/length/ids call this client: give them the bounded, Cluster-wide one.
+    this.client = this.redis;
+    this.ready = !DOWN_STATES.has(source.status);
+    for (const [event, ready] of Object.entries(STATE_EVENTS) as Array<[StateEvent, boolean]>) {
+      const listener = () => this.updateReadiness(ready);
+      this.stateListeners.set(event, listener);
+      source.on(event, listener);
+    }
+  }
+
+  /** Whether the client is connected (express-session bypasses the store while it is not). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Stops following the client's events (the client itself is the application's to close). */
+  close(): void {
+    for (const [event, listener] of this.stateListeners) this.source.off(event, listener);
+    this.stateListeners.clear();
+  }
+
+  override async get(sid: string, cb?: Callback): Promise<unknown> {
+    const key = sessionKey(sid);
+    let raw: Buffer | null;
+    try {
+      raw = await this.redis.getBuffer(key);
+    } catch (error) {
+      return done(cb, error);
+    }
+    if (raw === null) return done(cb, null, null);
+    const decoded = decodeSession(raw, this.config.maxSize);
+    if (!decoded.ok) {
+      warn('SESSION_CORRUPT', `stored session ${key} ${decoded.reason}; starting a fresh session`);
+      emitEvent({ kind: 'session', outcome: 'fresh-start' });
+      this.discard(key);
+      return done(cb, null, null);
+    }
+    const { createdAt } = bookkeepingOf(decoded.session);
+    if (
+      this.config.maxLifetimeMs > 0 &&
+      createdAt !== undefined &&
+      createdAt + this.config.maxLifetimeMs <= Date.now()
+    ) {
+      debug('session %s passed its maxLifetime; starting a fresh session', key);
+      this.discard(key);
+      return done(cb, null, null);
+    }
+    return done(cb, null, decoded.session);
+  }
+
+  override async set(sid: string, session: SessionData, cb?: Callback): Promise<unknown> {
+    const key = sessionKey(sid);
+    const now = Date.now();
+    const bookkeeping = bookkeepingOf(session);
+    const createdAt = bookkeeping.createdAt ?? now;
+    const until = this.expiryOf(session, createdAt, now);
+    if (until <= now) return this.destroy(sid, cb);
+    const value = encodeSession(session, until, createdAt);
+    const bytes = Buffer.byteLength(value);
+    if (bytes > this.config.maxSize) {
+      emitEvent({ kind: 'session', outcome: 'too-large' });
+      return done(cb, new SessionTooLargeError(bytes, this.config.maxSize, key));
+    }
+    try {
+      await this.redis.setPx(key, value, until - now);
+    } catch (error) {
+      emitEvent({ kind: 'session', outcome: 'store-error' });
+      return done(cb, error);
+    }
+    bookkeeping.createdAt = createdAt;
+    bookkeeping.storedUntil = until;
+    return done(cb);
+  }
+
+  /**
+   * Extends the expiry only when that gains at least `touchAfter` over the expiry last written;
+   * otherwise it costs no Redis command at all.
+   */
+  override async touch(sid: string, session: SessionData, cb?: Callback): Promise<unknown> {
+    const now = Date.now();
+    const bookkeeping = bookkeepingOf(session);
+    const until = this.expiryOf(session, bookkeeping.createdAt ?? now, now);
+    const stored = bookkeeping.storedUntil;
+    if (until <= now || (stored !== undefined && until - stored < this.config.touchAfterMs)) return done(cb);
+    try {
+      await this.redis.touch(sessionKey(sid), formatUntil(until), until - now);
+    } catch (error) {
+      emitEvent({ kind: 'session', outcome: 'store-error' });
+      return done(cb, error);
+    }
+    bookkeeping.storedUntil = until;
+    return done(cb);
+  }
+
+  override async destroy(sid: string, cb?: Callback): Promise<unknown> {
+    try {
+      await this.redis.del([sessionKey(sid)]);
+    } catch (error) {
+      return done(cb, error);
+    }
+    return done(cb);
+  }
+
+  /** Every session (corrupt ones skipped), each with its `id`; SCANs every primary. */
+  override async all(cb?: Callback): Promise<unknown> {
+    try {
+      const keys = await this.allKeys();
+      const values = await this.redis.mgetBuffers(keys);
+      const sessions: Array<SessionData & { id: string }> = [];
+      values.forEach((raw, i) => {
+        if (raw === null) return;
+        const decoded = decodeSession(raw, this.config.maxSize);
+        if (decoded.ok)
+          sessions.push(Object.assign(decoded.session, { id: (keys[i] as string).slice(this.prefix.length) }));
+      });
+      return done(cb, null, sessions);
+    } catch (error) {
+      return done(cb, error);
+    }
+  }
+
+  /** When the key should expire: the cookie's expiry (else now + ttl), capped by `maxLifetime`. */
+  private expiryOf(session: SessionData, createdAt: number, now: number): number {
+    const expires = session.cookie?.expires;
+    let until = expires ? new Date(expires).getTime() : now + this.config.ttlMs;
+    if (!Number.isFinite(until)) until = now + this.config.ttlMs;
+    if (this.config.maxLifetimeMs > 0) until = Math.min(until, createdAt + this.config.maxLifetimeMs);
+    return until;
+  }
+
+  private async allKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const key of this.redis.scanIterator(`${this.prefix}*`, this.scanCount)) keys.push(key);
+    return keys;
+  }
+
+  /** Best-effort delete of an unusable value (its TTL removes it anyway). */
+  private discard(key: string): void {
+    this.redis.del([key]).catch((error: unknown) => debug('could not delete %s: %s', key, String(error)));
+  }
+
+  private updateReadiness(ready: boolean): void {
+    if (ready === this.ready) return;
+    this.ready = ready;
+    debug('store %s (client %s)', ready ? 'connected' : 'disconnected', this.source.status);
+    this.emit(ready ? 'connect' : 'disconnect');
+  }
+}
+
+/** connect-redis's callback-or-promise convention. */
+function done(cb: Callback | undefined, error?: unknown, data?: unknown): unknown {
+  if (cb) return cb(error ?? null, data as never);
+  if (error) throw error;
+  return data;
+}
