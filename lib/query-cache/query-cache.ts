@@ -1,0 +1,196 @@
+// The query cache itself: get (hit, miss, shared in-flight loads), write and invalidate.
+import { messageOf, toError } from '../common/errors';
+import { emitEvent } from '../common/events';
+import { debugFor, warn } from '../common/log';
+import { buildEntry, entryIsCurrent, generationKey, newToken, payloadOf, TOKEN_LENGTH } from './entry';
+import { QueryInvalidationError } from './errors';
+import { Invalidator } from './invalidation';
+import type { QueryCacheConfig } from './options';
+import { type NormalizedQuery, normalizeQuery, normalizeTables, type Query, type TableList } from './query';
+import { generationScript, predefineScripts, readScript, storeScript } from './scripts';
+import { deserialize, serialize, UnserializableError } from './serializer';
+
+const debug = debugFor('query-cache');
+
+/** A load in progress, shared by identical gets that see the same generations and epochs. */
+interface InFlight {
+  promise: Promise<unknown>;
+  generations: string[] | undefined;
+  epochs: number[];
+}
+
+/** The object {@link queryCache} returns. */
+export interface QueryCache {
+  /**
+   * The cached result of a query, or the loader's (which is then cached). Never rejects because of
+   * Redis: when Redis fails the loader runs and nothing is stored. Rejects with the loader's error.
+   */
+  get<T>(query: Query, loader: () => T | Promise<T>): Promise<T>;
+  /**
+   * Makes every cached query that read one of these tables a miss, on every instance, in one Redis
+   * command per table. Rejects with `QueryInvalidationError` (code `E_QUERY_INVALIDATION`) when Redis
+   * could not be reached; this process then bypasses the cache for those tables and retries.
+   */
+  invalidate(tables: TableList): Promise<void>;
+  /**
+   * Runs a write, then invalidates the tables once it has succeeded. Resolves to the write's result;
+   * rejects with the write's error (and invalidates nothing) when it fails. An invalidation that cannot
+   * reach Redis does not reject: it is logged and retried as with `invalidate()`.
+   */
+  write<T>(tables: TableList, run: () => T | Promise<T>): Promise<T>;
+  /** Tables whose invalidation could not reach Redis yet (cache bypassed for them in this process). */
+  pendingInvalidations(): string[];
+  /** The TTL in ms a query over these tables gets (the shortest of the tables' TTLs). */
+  ttlOf(tables: TableList): number;
+  /** Stops background retries and the invalidation subscription. Never closes the Redis client. */
+  close(): Promise<void>;
+}
+
+/** Builds the query cache over a parsed config. */
+export function createQueryCache(config: QueryCacheConfig): QueryCache {
+  const { backend, maxEntryBytes } = config;
+  predefineScripts(backend);
+  const invalidator = new Invalidator(backend);
+  invalidator.listen();
+  const inFlight = new Map<string, InFlight>();
+  let candidate = newToken();
+
+  const ttlOf = (tables: readonly string[]): number =>
+    Math.min(...tables.map((table) => config.tableTtls.get(table) ?? config.defaultTtlMs));
+
+  /** The current generation of every table (and the entry, when current for the first), or undefined when Redis failed. */
+  async function read(
+    query: NormalizedQuery,
+  ): Promise<{ entry: string | undefined; generations: string[] } | undefined> {
+    const fresh = candidate;
+    const [first, ...rest] = query.tables;
+    try {
+      const [reply, ...others] = await Promise.all([
+        backend.run(readScript, [query.key, generationKey(first as string)], [fresh]),
+        ...rest.map((table) => backend.run(generationScript, [generationKey(table)], [fresh])),
+      ]);
+      const generations = [typeof reply === 'string' ? reply.slice(0, TOKEN_LENGTH) : String(reply[0]), ...others];
+      if (generations.includes(fresh)) candidate = newToken();
+      return { entry: typeof reply === 'string' ? reply : undefined, generations };
+    } catch (error) {
+      debug('bypass %s: %s', query.key, messageOf(error));
+      return undefined;
+    }
+  }
+
+  function epochsOf(tables: readonly string[]): number[] {
+    return tables.map((table) => invalidator.epoch(table));
+  }
+
+  async function get<T>(query: Query, loader: () => T | Promise<T>): Promise<T> {
+    if (typeof loader !== 'function') throw new TypeError('loader must be a function that returns the query result');
+    const normalized = normalizeQuery(query);
+    const { tables, key } = normalized;
+    const pending = () => tables.some((table) => invalidator.isPending(table));
+    const state = pending() ? undefined : await read(normalized);
+    if (state === undefined || pending()) {
+      const reason = pending() ? 'invalidation-pending' : 'redis-unavailable';
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'bypass', reason });
+      return load(normalized, loader, undefined) as Promise<T>;
+    }
+    if (state.entry !== undefined && entryIsCurrent(state.entry, state.generations)) {
+      try {
+        const value = deserialize(payloadOf(state.entry, tables.length)) as T;
+        emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
+        return value;
+      } catch (error) {
+        warn('QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
+      }
+    }
+    emitEvent({ kind: 'cache', cache: 'db', outcome: 'miss' });
+    return load(normalized, loader, state.generations) as Promise<T>;
+  }
+
+  /** Runs the loader, or joins an identical load that started under the same generations and epochs. */
+  function load(query: NormalizedQuery, loader: () => unknown, generations: string[] | undefined): Promise<unknown> {
+    const epochs = epochsOf(query.tables);
+    const running = inFlight.get(query.key);
+    if (
+      running &&
+      sameList(running.epochs, epochs) &&
+      (generations === undefined || running.generations === undefined || sameList(running.generations, generations))
+    ) {
+      return running.promise;
+    }
+    const flight: InFlight = { promise: Promise.resolve(), generations, epochs };
+    flight.promise = (async () => {
+      try {
+        const value = await loader();
+        if (generations !== undefined) await store(query, value, generations, epochs);
+        return value;
+      } finally {
+        if (inFlight.get(query.key) === flight) inFlight.delete(query.key);
+      }
+    })();
+    inFlight.set(query.key, flight);
+    return flight.promise;
+  }
+
+  /** Stores a loaded result unless an invalidation happened since the load started. Never throws. */
+  async function store(query: NormalizedQuery, value: unknown, generations: string[], epochs: number[]) {
+    const { tables, key } = query;
+    const skip = (reason: string) => {
+      debug('not stored %s: %s', key, reason);
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'skip', reason });
+    };
+    if (tables.some((table) => invalidator.isPending(table)) || !sameList(epochs, epochsOf(tables))) {
+      return skip('invalidated');
+    }
+    let payload: string;
+    try {
+      payload = serialize(value);
+    } catch (error) {
+      if (error instanceof UnserializableError) return skip(`unserializable: ${error.message}`);
+      throw error;
+    }
+    const entry = buildEntry(generations, payload);
+    const bytes = Buffer.byteLength(entry);
+    if (bytes > maxEntryBytes) return skip('too-large');
+    try {
+      const stored = await backend.run(
+        storeScript,
+        [key, generationKey(tables[0] as string)],
+        [generations[0] as string, entry, ttlOf(tables)],
+      );
+      if (stored !== 1) return skip('invalidated');
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'store', rawBytes: bytes, storedBytes: bytes });
+    } catch (error) {
+      skip(`redis: ${messageOf(error)}`);
+    }
+  }
+
+  async function invalidate(tables: TableList): Promise<void> {
+    const list = normalizeTables(tables, 'invalidate()');
+    const { failed, error } = await invalidator.invalidate(list);
+    if (failed.length > 0) throw new QueryInvalidationError(failed, error);
+    debug('invalidated %o', list);
+  }
+
+  async function write<T>(tables: TableList, run: () => T | Promise<T>): Promise<T> {
+    const list = normalizeTables(tables, 'write()');
+    if (typeof run !== 'function') throw new TypeError('write() takes the tables and a function that runs the write');
+    const result = await run();
+    await invalidate(list).catch((error: unknown) => {
+      warn('QUERY_CACHE_INVALIDATION_PENDING', toError(error).message);
+    });
+    return result;
+  }
+
+  return {
+    get,
+    invalidate,
+    write,
+    pendingInvalidations: () => invalidator.pending(),
+    ttlOf: (tables) => ttlOf(normalizeTables(tables, 'ttlOf()')),
+    close: () => invalidator.close(),
+  };
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}

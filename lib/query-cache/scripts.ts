@@ -1,0 +1,111 @@
+// The query cache's Lua scripts (each with its in-memory twin): read, store and invalidate under one table's hash tag.
+import { type Backend, defineScript, type MemoryStore, RedisBackend, type ScriptDefinition } from '../redis';
+
+/**
+ * Reads an entry and the generation of the table it is stored under, in one round trip.
+ * KEYS[1] = entry `db:{t}:<hash>`, KEYS[2] = generation `db:{t}:gen`; ARGV[1] = a fresh token used
+ * only when the table has no generation yet (first use, or the key was evicted: a new token makes
+ * every older entry of the table a miss, so eviction can never resurrect stale data).
+ * Replies the entry when it was written under the current generation (it starts with that token),
+ * else `{ generation }`.
+ */
+export const readScript = defineScript<string | string[]>({
+  name: 'queryCacheRead',
+  lua: `
+local gen = redis.call('GET', KEYS[2])
+if not gen then
+  redis.call('SET', KEYS[2], ARGV[1])
+  gen = ARGV[1]
+end
+local entry = redis.call('GET', KEYS[1])
+if entry and string.sub(entry, 1, #gen) == gen then
+  return entry
+end
+return { gen }
+`,
+  memory(store, keys, args) {
+    const gen = generationOf(store, keys[1] as string, args[0] as string);
+    const entry = store.get<string>(keys[0] as string);
+    return typeof entry === 'string' && entry.startsWith(gen) ? entry : [gen];
+  },
+});
+
+/**
+ * Reads (creating when absent, as above) the generation of one table.
+ * KEYS[1] = `db:{t}:gen`; ARGV[1] = a fresh token. Replies the generation.
+ */
+export const generationScript = defineScript<string>({
+  name: 'queryCacheGeneration',
+  lua: `
+local gen = redis.call('GET', KEYS[1])
+if not gen then
+  redis.call('SET', KEYS[1], ARGV[1])
+  gen = ARGV[1]
+end
+return gen
+`,
+  memory(store, keys, args) {
+    return generationOf(store, keys[0] as string, args[0] as string);
+  },
+});
+
+/**
+ * Stores an entry only while the generation it was loaded under is still current, so a loader that
+ * started before an invalidation cannot overwrite a newer entry (the table's own half of the stale-set
+ * guard; the other tables' generations, recorded in the entry, are checked on every read).
+ * KEYS[1] = entry, KEYS[2] = generation; ARGV = expected generation, entry, TTL in ms. Replies 1 or 0.
+ */
+export const storeScript = defineScript<number>({
+  name: 'queryCacheStore',
+  lua: `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`,
+  memory(store, keys, args) {
+    if (store.get(keys[1] as string) !== args[0]) return 0;
+    store.set(keys[0] as string, args[1], Number(args[2]));
+    return 1;
+  },
+});
+
+/**
+ * Invalidates a table: one SET of a new, never-used generation token. O(1) whatever the number of
+ * cached queries. KEYS[1] = `db:{t}:gen`; ARGV[1] = the new token. Replies 1.
+ */
+export const invalidateScript = defineScript<number>({
+  name: 'queryCacheInvalidate',
+  lua: `
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`,
+  memory(store, keys, args) {
+    store.set(keys[0] as string, args[0]);
+    return 1;
+  },
+});
+
+function generationOf(store: MemoryStore, key: string, fresh: string): string {
+  const gen = store.get<string>(key);
+  if (typeof gen === 'string') return gen;
+  store.set(key, fresh);
+  return fresh;
+}
+
+/**
+ * Registers the scripts with the client up front. ioredis copies a client's scripts into each
+ * auto-pipeline when it creates it, so a script first defined while a pipeline of the same tick is
+ * open would be missing from it ("pipeline[functionName] is not a function").
+ */
+export function predefineScripts(backend: Backend): void {
+  if (!(backend instanceof RedisBackend)) return;
+  const client = backend.client as unknown as Record<string, unknown> & {
+    defineCommand(name: string, definition: { lua: string }): void;
+  };
+  const scripts: ScriptDefinition[] = [readScript, generationScript, storeScript, invalidateScript];
+  for (const script of scripts) {
+    if (typeof client[script.name] !== 'function') client.defineCommand(script.name, { lua: script.lua });
+  }
+}
