@@ -1,0 +1,66 @@
+// Per-request state shared by the lookup and fill steps, and the small helpers both use.
+import type { NextFunction, Request, Response } from 'express';
+import { emitEvent } from '../common/events';
+import { debugFor } from '../common/log';
+import type { CachedResponse } from './entry';
+import type { CacheHub } from './hub';
+import { type KeyBase, normaliseHeaderValue } from './key';
+import type { LocalCache } from './local';
+import type { ResponseCacheConfig } from './options';
+import type { RequestPolicy } from './rules';
+
+export const debug = debugFor('response-cache');
+
+/** Everything one middleware instance shares between requests. */
+export interface Shared {
+  config: ResponseCacheConfig;
+  hub: CacheHub;
+  local: LocalCache;
+  /** In-process single flight: key → the entry its leader produced (or null). */
+  flights: Map<string, Promise<CachedResponse | null>>;
+}
+
+/** One request on its way through the cache. */
+export interface RequestContext {
+  req: Request;
+  res: Response;
+  next: NextFunction;
+  base: KeyBase;
+  key: string;
+  user: string | undefined;
+  policy: Extract<RequestPolicy, { bypass: false }>;
+  /** An expired entry still usable if the handler fails (stale-if-error). */
+  stale: CachedResponse | undefined;
+  /** The hub's invalidation counter when the lookup started (stale-set race check). */
+  seq: number;
+  /** Settles this request's in-process flight (followers then use the result). */
+  settle(entry: CachedResponse | null): void;
+}
+
+/** How usable an entry is for a request right now. */
+export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'unusable';
+
+/** Classifies an entry by age (RFC 9111 §4.2, RFC 5861) and by the request's Vary header values. */
+export function usability(
+  entry: CachedResponse,
+  ctx: Pick<RequestContext, 'req' | 'policy'>,
+  now = Date.now(),
+): Usability {
+  for (const name of entry.vary) {
+    if ((entry.varyValues[name] ?? null) !== normaliseHeaderValue(ctx.req.headers[name])) return 'unusable';
+  }
+  const age = now - entry.storedAt;
+  if (ctx.policy.maxAgeMs !== undefined && age > ctx.policy.maxAgeMs) return 'unusable';
+  if (age < entry.freshMs) return 'fresh';
+  if (age < entry.freshMs + entry.swrMs) return 'revalidate';
+  if (age < entry.freshMs + entry.sieMs) return 'if-error';
+  return 'unusable';
+}
+
+/** Marks the response as not using the cache and hands over to the route. */
+export function bypass(res: Response, next: NextFunction, reason: string): void {
+  debug('bypass: %s', reason);
+  if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason });
+  next();
+}

@@ -1,0 +1,200 @@
+// A miss: runs the handler with its response held back, decides whether to store it, answers (200 or 304) and stores.
+import { etag } from 'etag';
+import type { Request, Response } from 'express';
+import { messageOf } from '../common/errors';
+import { emitEvent } from '../common/events';
+import { ResponseCapture } from './capture';
+import { debug, type RequestContext, type Shared } from './context';
+import { type CachedResponse, encodeEntry, storageMs } from './entry';
+import { pathIndexKey, routeIndexKey, tagIndexKey } from './hub';
+import { INDEX_ADD } from './index-scripts';
+import { entryKey, normaliseHeaderValue, parseVary } from './key';
+import { freshLifetimeMs, responseSkipReason } from './rules';
+import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
+
+const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/**
+ * Runs the route for a miss. The request's conditional headers are held back so the handler (and
+ * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
+ * answers the condition itself.
+ */
+export function fill(ctx: RequestContext, shared: Shared, lockKey: string | undefined): void {
+  const { req, res } = ctx;
+  const conditional = { ...req.headers };
+  for (const name of CONDITIONAL_HEADERS) delete req.headers[name];
+  let overflowed = false;
+  const capture = new ResponseCapture(
+    res,
+    shared.config.maxBodySize,
+    (body) => {
+      try {
+        finish(ctx, shared, capture, body, conditional, lockKey);
+      } catch (error) {
+        debug('could not finish %s: %s', ctx.key, messageOf(error));
+        if (!capture.isReleased) capture.release(body);
+        done(ctx, shared, null, lockKey);
+      }
+    },
+    () => {
+      overflowed = true;
+      res.setHeader('X-Cache', 'MISS');
+      skip(`body above maxBodySize (${shared.config.maxBodySize} bytes)`);
+    },
+  );
+  const skip = (reason: string): void => {
+    debug('not stored %s: %s', ctx.key, reason);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    done(ctx, shared, null, lockKey);
+  };
+  res.once('close', () => {
+    if (!capture.isReleased && !overflowed) done(ctx, shared, null, lockKey);
+  });
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
+  ctx.next();
+}
+
+/** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
+function finish(
+  ctx: RequestContext,
+  shared: Shared,
+  capture: ResponseCapture,
+  body: Buffer,
+  conditional: Request['headers'],
+  lockKey: string | undefined,
+): void {
+  const { req, res } = ctx;
+  const { config } = shared;
+  const perUser = config.user !== undefined && ctx.user !== undefined;
+  if (res.statusCode >= 500 && ctx.stale) {
+    // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    capture.detach();
+    debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
+    sendCached(req, res, ctx.stale, 'STALE', perUser);
+    done(ctx, shared, null, lockKey);
+    return;
+  }
+  const success = res.statusCode >= 200 && res.statusCode < 300;
+  if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
+  const vary = parseVary(res.getHeader('vary') as string | undefined);
+  let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
+  let tags: string[] = [];
+  if (reason === undefined && config.tags) {
+    try {
+      tags = [...config.tags(req)].map(String);
+    } catch (error) {
+      reason = `tags() threw: ${messageOf(error)}`;
+    }
+  }
+  const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
+  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
+    reason = 'invalidated while the handler ran';
+  let entry: CachedResponse | null = null;
+  if (reason === undefined) {
+    const ownCacheControl = res.getHeader('cache-control') !== undefined;
+    const freshMs = freshLifetimeMs(res, config.ttlMs);
+    const headers: CachedResponse['headers'] = [];
+    for (const [name, value] of Object.entries(res.getHeaders())) {
+      if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
+        continue;
+      headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
+    }
+    const varyValues: Record<string, string | null> = {};
+    for (const name of vary) varyValues[name] = normaliseHeaderValue(req.headers[name]);
+    entry = {
+      status: res.statusCode,
+      headers,
+      body,
+      etag: String(res.getHeader('etag') ?? etag(body)),
+      ownCacheControl,
+      vary,
+      varyValues,
+      storedAt: Date.now(),
+      freshMs,
+      swrMs: config.staleWhileRevalidateMs,
+      sieMs: config.staleIfErrorMs,
+      ...identity,
+    };
+    if (!ownCacheControl) res.setHeader('Cache-Control', cacheControlFor(freshMs, perUser));
+  }
+  res.setHeader('X-Cache', 'MISS');
+  const lastModified = res.getHeader('last-modified');
+  const etagValue = res.getHeader('etag');
+  if (
+    isNotModified(
+      conditional,
+      res.statusCode,
+      typeof etagValue === 'string' ? etagValue : undefined,
+      typeof lastModified === 'string' ? lastModified : undefined,
+    )
+  ) {
+    toNotModified(res);
+    capture.release(undefined);
+  } else {
+    capture.release(body);
+  }
+  if (entry === null) {
+    debug('not stored %s: %s', ctx.key, reason);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    done(ctx, shared, null, lockKey);
+    return;
+  }
+  done(ctx, shared, entry, lockKey);
+  const key = entryKey(ctx.base, req, vary);
+  shared.local.set(key, entry);
+  void store(ctx, shared, key, entry).finally(() => releaseLock(shared, lockKey));
+}
+
+/** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
+function setStrongEtag(req: Request, res: Response, body: Buffer): void {
+  const current = res.getHeader('etag');
+  const expressEtag = req.app?.get('etag fn') as ((body: Buffer, encoding?: string) => string) | undefined;
+  if (current === undefined || (typeof expressEtag === 'function' && current === expressEtag(body))) {
+    res.setHeader('ETag', etag(body));
+  }
+}
+
+/** Settles the flight; without an entry to store, the lock is released at once. */
+function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lockKey: string | undefined): void {
+  ctx.settle(entry);
+  if (entry === null) releaseLock(shared, lockKey);
+}
+
+function releaseLock(shared: Shared, lockKey: string | undefined): void {
+  if (lockKey !== undefined) shared.config.backend.del(lockKey).catch(() => undefined);
+}
+
+/** Writes the entry, its index memberships and the vary spec, then tells every instance. Failures only log. */
+async function store(ctx: RequestContext, shared: Shared, key: string, entry: CachedResponse): Promise<void> {
+  const { backend } = shared.config;
+  try {
+    const encoded = await encodeEntry(entry, shared.config.compressAbove);
+    const ttlMs = storageMs(entry);
+    await backend.set(key, encoded, ttlMs);
+    const indexes = [routeIndexKey(entry.endpoint), pathIndexKey(entry.path), ...entry.tags.map(tagIndexKey)];
+    await Promise.all([
+      ...indexes.map((index) => backend.run(INDEX_ADD, [index], [key, ttlMs])),
+      shared.hub.learnVary(entry.endpoint, entry.vary),
+    ]);
+    if (shared.hub.invalidatedSince(ctx.seq, entry)) {
+      // An invalidation arrived while we were writing: the entry may predate it.
+      await backend.del(key);
+      shared.local.delete(key);
+      debug('dropped %s: invalidated while it was being stored', key);
+      return;
+    }
+    await shared.hub.announceFill(key);
+    debug('stored %s (%d bytes, fresh %d ms)', key, encoded.length, entry.freshMs);
+    emitEvent({
+      kind: 'cache',
+      cache: 'api',
+      outcome: 'store',
+      rawBytes: entry.body.length,
+      storedBytes: encoded.length,
+    });
+  } catch (error) {
+    debug('could not store %s: %s', key, messageOf(error));
+  }
+}

@@ -1,0 +1,214 @@
+// State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
+import { randomUUID } from 'node:crypto';
+import { debugFor } from '../common/log';
+import { apiKey, type Backend } from '../redis';
+import type { CachedResponse } from './entry';
+import { INDEX_TAKE } from './index-scripts';
+import { varySpecKey } from './key';
+
+const debug = debugFor('response-cache');
+
+/** The pub/sub channel every instance listens on. */
+export const CHANNEL = 'redis-middleware:response-cache';
+/** How long a vary spec learnt from Redis is trusted before it is read again. */
+const VARY_SPEC_REFRESH_MS = 60_000;
+/** How long the vary spec key lives in Redis (refreshed by every store). */
+export const VARY_SPEC_TTL_MS = 24 * 3_600_000;
+/** Invalidations remembered for the stale-set check. */
+const LOG_LIMIT = 256;
+
+/** What an invalidation targets. */
+export interface InvalidationTarget {
+  tags?: readonly string[];
+  paths?: readonly string[];
+  routes?: readonly string[];
+}
+
+type Message = { o: string } & (
+  | { t: 'inv'; tags: string[]; paths: string[]; routes: string[] }
+  | { t: 'fill'; key: string }
+);
+
+interface LoggedInvalidation {
+  seq: number;
+  tags: Set<string>;
+  paths: Set<string>;
+  routes: Set<string>;
+}
+
+/** Index keys: one sorted set of entry keys per tag, per path and per route. */
+export const tagIndexKey = (tag: string): string => apiKey(`#tag:${tag}`, 'idx');
+export const pathIndexKey = (path: string): string => apiKey(`#path:${path}`, 'idx');
+export const routeIndexKey = (endpoint: string): string => apiKey(endpoint, 'idx');
+
+/** Whether an entry is hit by an invalidation. */
+export function matches(
+  entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>,
+  target: LoggedInvalidation,
+): boolean {
+  return (
+    target.routes.has(entry.endpoint) || target.paths.has(entry.path) || entry.tags.some((tag) => target.tags.has(tag))
+  );
+}
+
+export class CacheHub {
+  /** Increases with every invalidation seen (local or from another instance). */
+  seq = 0;
+  private readonly log: LoggedInvalidation[] = [];
+  private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
+  private readonly fillWaiters = new Map<string, Set<() => void>>();
+  private readonly varySpecs = new Map<string, { names: string[]; at: number }>();
+  private subscribing: Promise<void> | undefined;
+  /** True once the invalidation channel is subscribed: only then may a process-local copy be trusted. */
+  subscribed = false;
+  /** Identifies this process's messages, which it ignores when they come back. */
+  private readonly origin = randomUUID();
+
+  constructor(readonly backend: Backend) {}
+
+  /** Subscribes to the channel (once; retried on a later call after a failure). */
+  ensureSubscribed(): void {
+    if (this.subscribed || this.subscribing) return;
+    this.subscribing = this.backend
+      .subscribe(CHANNEL, (message) => this.onMessage(message))
+      .then(
+        () => {
+          this.subscribed = true;
+        },
+        (error: unknown) => debug('subscribe to %s failed: %s', CHANNEL, String(error)),
+      )
+      .finally(() => {
+        this.subscribing = undefined;
+      });
+  }
+
+  /** Registers a process-local cache that must drop what an invalidation or a refill replaces. */
+  onDrop(listener: (target: LoggedInvalidation | { key: string }) => void): void {
+    this.dropListeners.add(listener);
+  }
+
+  /** True when an invalidation after `sinceSeq` hits the entry (the stale-set race: do not store it). */
+  invalidatedSince(sinceSeq: number, entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>): boolean {
+    return this.log.some((logged) => logged.seq > sinceSeq && matches(entry, logged));
+  }
+
+  /** The header names an endpoint's responses vary on (learnt from stored responses; cached here). */
+  async varySpec(endpoint: string): Promise<string[]> {
+    const known = this.varySpecs.get(endpoint);
+    if (known && Date.now() - known.at < VARY_SPEC_REFRESH_MS) return known.names;
+    const stored = await this.backend.get(varySpecKey(endpoint));
+    const names = stored ? (JSON.parse(stored.toString('utf8')) as string[]) : [];
+    this.varySpecs.set(endpoint, { names, at: Date.now() });
+    return names;
+  }
+
+  /** Records the vary spec of an endpoint when a response declares a different one. */
+  async learnVary(endpoint: string, names: string[]): Promise<void> {
+    const known = this.varySpecs.get(endpoint);
+    this.varySpecs.set(endpoint, { names, at: known?.at ?? Date.now() });
+    if (known && known.names.join(',') === names.join(',')) return;
+    debug('vary spec of %s is now [%s]', endpoint, names.join(', '));
+    await this.backend.set(varySpecKey(endpoint), JSON.stringify(names), VARY_SPEC_TTL_MS);
+  }
+
+  /** Waits until another process (or request) announces it filled `key`, or `timeoutMs` passes. */
+  waitForFill(key: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.fillWaiters.get(key);
+      if (!waiters) {
+        waiters = new Set();
+        this.fillWaiters.set(key, waiters);
+      }
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.fillWaiters.get(key) === waiters) this.fillWaiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      waiters.add(done);
+    });
+  }
+
+  /** Tells every instance that `key` was (re)filled: their local copies are dropped and waiters wake. */
+  async announceFill(key: string): Promise<void> {
+    this.wake(key);
+    await this.backend.publish(CHANNEL, JSON.stringify({ o: this.origin, t: 'fill', key } satisfies Message));
+  }
+
+  /** Drops every entry of the targets, here and on every instance; resolves to the number of entries deleted. */
+  async invalidate(target: InvalidationTarget): Promise<number> {
+    const message = {
+      o: this.origin,
+      t: 'inv' as const,
+      tags: [...(target.tags ?? [])],
+      paths: [...(target.paths ?? [])],
+      routes: [...(target.routes ?? [])],
+    };
+    this.record(message);
+    const indexes = [
+      ...message.tags.map(tagIndexKey),
+      ...message.paths.map(pathIndexKey),
+      ...message.routes.map(routeIndexKey),
+    ];
+    const members = await Promise.all(indexes.map((index) => this.backend.run(INDEX_TAKE, [index], [])));
+    const keys = [...new Set(members.flat().map(String))];
+    const deleted = keys.length > 0 ? await this.backend.del(...keys) : 0;
+    // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
+    this.record(message);
+    await this.backend.publish(CHANNEL, JSON.stringify(message));
+    debug(
+      'invalidated %d entries (tags %j, paths %j, routes %j)',
+      deleted,
+      message.tags,
+      message.paths,
+      message.routes,
+    );
+    return deleted;
+  }
+
+  private record(message: { tags: string[]; paths: string[]; routes: string[] }): void {
+    const logged = {
+      seq: ++this.seq,
+      tags: new Set(message.tags),
+      paths: new Set(message.paths),
+      routes: new Set(message.routes),
+    };
+    this.log.push(logged);
+    if (this.log.length > LOG_LIMIT) this.log.shift();
+    for (const listener of this.dropListeners) listener(logged);
+  }
+
+  private wake(key: string): void {
+    for (const done of [...(this.fillWaiters.get(key) ?? [])]) done();
+  }
+
+  private onMessage(text: string): void {
+    let message: Message;
+    try {
+      message = JSON.parse(text) as Message;
+    } catch {
+      return;
+    }
+    if (message.o === this.origin) return;
+    if (message.t === 'fill' && typeof message.key === 'string') {
+      for (const listener of this.dropListeners) listener({ key: message.key });
+      this.wake(message.key);
+    } else if (message.t === 'inv') {
+      this.record({ tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] });
+    }
+  }
+}
+
+const hubs = new WeakMap<Backend, CacheHub>();
+
+/** The hub of a backend (one per backend, shared by every responseCache on it). */
+export function hubFor(backend: Backend): CacheHub {
+  let hub = hubs.get(backend);
+  if (!hub) {
+    hub = new CacheHub(backend);
+    hubs.set(backend, hub);
+  }
+  return hub;
+}

@@ -1,0 +1,86 @@
+// responseCache(): an HTTP response cache for Express routes, shared by every instance through Redis.
+import type { RequestHandler } from 'express';
+import { assertOptionsObject } from '../common/validate';
+import { type RedisConnectionOptions, resolveBackend } from '../redis';
+import type { Shared } from './context';
+import { hubFor, type InvalidationTarget } from './hub';
+import { invalidationPathOf } from './key';
+import { LocalCache } from './local';
+import { createHandler } from './middleware';
+import { parseOptions, type ResponseCacheOptions } from './options';
+import { watchUnsafeRequest } from './write-invalidation';
+
+export type { CacheableStatus, ResponseCacheOptions } from './options';
+
+/** What `invalidate()` drops: every response with one of the tags, of one of the paths, or of one of the routes. */
+export interface InvalidateTarget {
+  /** Tags the routes declared with `tags`. */
+  tags?: readonly string[];
+  /** Request paths, e.g. `/recipes/42` (compared decoded, case-insensitively, without a trailing slash). */
+  paths?: readonly string[];
+  /** Endpoints: route patterns as keyed (`/recipes/:id`, with the router's base path) or `name` options. */
+  routes?: readonly string[];
+}
+
+/** The middleware, with the invalidation helper. */
+export interface ResponseCacheMiddleware extends RequestHandler {
+  /** Drops every matching response on every instance (no KEYS/SCAN); resolves to how many entries were deleted. */
+  invalidate(target: InvalidateTarget): Promise<number>;
+}
+
+function toHubTarget(target: InvalidateTarget): InvalidationTarget {
+  assertOptionsObject(target, 'invalidate');
+  const list = (value: unknown, name: string): string[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+      throw new TypeError(`invalidate() ${name} must be an array of strings`);
+    }
+    return value;
+  };
+  return {
+    tags: list(target.tags, 'tags'),
+    paths: list(target.paths, 'paths').map(invalidationPathOf),
+    routes: list(target.routes, 'routes'),
+  };
+}
+
+/**
+ * Caches a route's GET responses in Redis under `api:{endpoint}:<params_hash>`, with ETag / 304,
+ * Cache-Control, single flight, stale-while-revalidate / stale-if-error and invalidation by tag,
+ * path, route and successful unsafe requests.
+ *
+ * @example app.get('/recipes', responseCache({ redis, ttl: '5m', tags: () => ['recipes'] }), listRecipes)
+ */
+export function responseCache(options?: ResponseCacheOptions): ResponseCacheMiddleware {
+  const config = parseOptions(options);
+  const hub = hubFor(config.backend);
+  const shared: Shared = {
+    config,
+    hub,
+    local: new LocalCache(hub, config.localTtlMs, config.localMaxEntries),
+    flights: new Map(),
+  };
+  hub.ensureSubscribed();
+  const middleware = createHandler(shared) as ResponseCacheMiddleware;
+  middleware.invalidate = (target) => hub.invalidate(toHubTarget(target));
+  return middleware;
+}
+
+/**
+ * A middleware for `app.use` that only invalidates: after a successful POST/PUT/PATCH/DELETE it drops
+ * the cached responses of the request path (and of its Location / Content-Location) on every instance.
+ * Mount it once, before the routes, when unsafe requests do not pass through a responseCache().
+ */
+responseCache.invalidator = function invalidator(options: RedisConnectionOptions = {}): RequestHandler {
+  assertOptionsObject(options, 'responseCache.invalidator');
+  const hub = hubFor(resolveBackend(options));
+  hub.ensureSubscribed();
+  return (req, res, next) => {
+    watchUnsafeRequest(req, res, hub);
+    next();
+  };
+};
+
+/** Drops matching responses on every instance, through any client (for code that holds no middleware). */
+responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> =>
+  hubFor(resolveBackend(options)).invalidate(toHubTarget(target));

@@ -1,0 +1,125 @@
+// Builds `api:{endpoint}:<params_hash>` from the route, the normalised path and query, the Vary headers and the user.
+import type { Request } from 'express';
+import { apiKey, hashCanonical } from '../redis';
+
+/** What a request contributes to its key, apart from the Vary headers. */
+export interface KeyBase {
+  endpoint: string;
+  /** The request path as requested (percent-decoded), part of the hash. */
+  path: string;
+  /** Normalised path used for invalidation on unsafe requests (lower case, no trailing slash). */
+  invalidationPath: string;
+  query: Array<[string, string]>;
+  user: string | undefined;
+  /** True when the request carries Authorization (kept apart from anonymous entries). */
+  authorized: boolean;
+  /** Host and scheme as Express sees them (honouring `trust proxy`): never shared across hosts. */
+  origin: string;
+}
+
+/** The route pattern, or the `name` option, or (mounted with `app.use`) the concrete path. */
+export function endpointOf(req: Request, name: string | undefined): string {
+  if (name !== undefined) return name;
+  const routePath = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof routePath === 'string') return req.baseUrl + routePath;
+  return pathnameOf(req);
+}
+
+/** The path of the original URL, without the query. */
+export function pathnameOf(req: Request): string {
+  const url = req.originalUrl ?? req.url;
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** Percent-decoded path (malformed escapes kept as they are). */
+export function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * The form of a path that invalidation matches on: decoded, lower-cased, without a trailing slash.
+ * Coarser than the key on purpose: two spellings of one resource are both invalidated.
+ */
+export function invalidationPathOf(path: string): string {
+  const decoded = decodePath(path).toLowerCase();
+  return decoded.length > 1 && decoded.endsWith('/') ? decoded.replace(/\/+$/, '') || '/' : decoded;
+}
+
+/**
+ * The query, decoded and sorted by name (values of one name keep their order, which can matter to
+ * the handler): `?b=2&a=1`, `?a=1&b=2` and `?a=%31&b=2` give the same key.
+ */
+export function normalisedQuery(req: Request): Array<[string, string]> {
+  const url = req.originalUrl ?? req.url;
+  const q = url.indexOf('?');
+  if (q === -1 || q === url.length - 1) return [];
+  const pairs = [...new URLSearchParams(url.slice(q + 1))];
+  return pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The key base of a request. */
+export function keyBaseOf(req: Request, endpoint: string, user: string | undefined): KeyBase {
+  const path = pathnameOf(req);
+  return {
+    endpoint,
+    path: decodePath(path),
+    invalidationPath: invalidationPathOf(path),
+    query: normalisedQuery(req),
+    user,
+    authorized: req.headers.authorization !== undefined,
+    origin: `${req.protocol}://${req.hostname ?? ''}`,
+  };
+}
+
+/** A request header's value as it enters the key: trimmed, lower-cased, list spacing removed. */
+export function normaliseHeaderValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return text
+    .trim()
+    .toLowerCase()
+    .replace(/\s*,\s*/g, ',')
+    .replace(/\s+/g, ' ');
+}
+
+/** `api:{endpoint}:<hash>` for a request and the header names the response varies on. */
+export function entryKey(base: KeyBase, req: Request, vary: readonly string[]): string {
+  const headers: Record<string, string | null> = {};
+  for (const name of vary) headers[name] = normaliseHeaderValue(req.headers[name]);
+  const hash = hashCanonical({
+    o: base.origin,
+    p: base.path,
+    q: base.query,
+    u: base.user ?? null,
+    a: base.authorized,
+    v: headers,
+  });
+  return apiKey(base.endpoint, hash);
+}
+
+/** Where the vary spec of an endpoint lives (the header names its responses last varied on). */
+export function varySpecKey(endpoint: string): string {
+  return apiKey(endpoint, 'vary');
+}
+
+/** The fill lock of one entry key (same hash tag as the entry). */
+export function lockKeyOf(key: string): string {
+  return `${key}.lock`;
+}
+
+/** Lower-case header names of a Vary value, sorted and deduplicated; `['*']` for `Vary: *`. */
+export function parseVary(value: string | number | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const names = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : String(value)).split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '*') return ['*'];
+    if (name !== '') names.add(name);
+  }
+  return [...names].sort();
+}

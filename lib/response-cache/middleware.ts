@@ -1,0 +1,203 @@
+// The request flow: bypass rules, key, local copy, in-process and cross-instance single flight, Redis lookup, fill.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { messageOf } from '../common/errors';
+import { emitEvent } from '../common/events';
+import { bypass, debug, type RequestContext, type Shared, usability } from './context';
+import { type CachedResponse, decodeEntry } from './entry';
+import { fill } from './fill';
+import { endpointOf, entryKey, keyBaseOf, lockKeyOf } from './key';
+import { requestPolicy } from './rules';
+import { sendCached } from './serve';
+import { watchUnsafeRequest } from './write-invalidation';
+
+/** How often a request waiting for another instance's fill looks in Redis (pub/sub usually wakes it sooner). */
+const REMOTE_POLL_MS = 100;
+
+/** Builds the middleware function over the shared state of one responseCache(). */
+export function createHandler(shared: Shared): RequestHandler {
+  const { config, hub } = shared;
+  return function responseCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (config.invalidateOnWrite) watchUnsafeRequest(req, res, hub);
+      next();
+      return;
+    }
+    handle(shared, req, res, next).catch((error: unknown) => {
+      debug('error before the route ran: %s', messageOf(error));
+      if (!res.headersSent) next(error);
+    });
+  };
+}
+
+function userOf(req: Request, shared: Shared): string | undefined {
+  const value = shared.config.user?.(req);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+async function handle(shared: Shared, req: Request, res: Response, next: NextFunction): Promise<void> {
+  const { config, hub, local, flights } = shared;
+  hub.ensureSubscribed();
+  const user = userOf(req, shared);
+  const policy = requestPolicy(req, config, user);
+  if (policy.bypass) return bypass(res, next, policy.reason);
+  if (config.backend.isDown()) return bypass(res, next, 'Redis is unavailable');
+  const endpoint = endpointOf(req, config.name);
+  const base = keyBaseOf(req, endpoint, user);
+  let vary: string[];
+  try {
+    vary = await hub.varySpec(endpoint);
+  } catch (error) {
+    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+  }
+  const key = entryKey(base, req, vary);
+  const ctx: RequestContext = {
+    req,
+    res,
+    next,
+    base,
+    key,
+    user,
+    policy,
+    stale: undefined,
+    seq: hub.seq,
+    settle: () => {},
+  };
+  const perUser = config.user !== undefined && user !== undefined;
+  const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
+    emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
+    sendCached(req, res, entry, state, perUser);
+  };
+
+  if (policy.refresh) {
+    debug('refresh %s: request Cache-Control asks for a fresh response', key);
+    return fill(ctx, shared, undefined);
+  }
+  const localEntry = local.get(key);
+  if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
+
+  const pending = config.singleFlight ? flights.get(key) : undefined;
+  if (pending) {
+    // Another request of this process is filling the key: wait for it (bounded), then use its result.
+    const filled = await within(pending, config.lockTimeoutMs);
+    const state = filled ? usability(filled, ctx) : 'unusable';
+    if (filled && state === 'fresh') return serve(filled, 'HIT');
+    if (filled && state === 'revalidate') return serve(filled, 'STALE');
+    if (req.method === 'HEAD') return passThrough(res, next);
+    return fill(ctx, shared, undefined);
+  }
+
+  let settle: (entry: CachedResponse | null) => void = () => {};
+  if (config.singleFlight) {
+    const flight = new Promise<CachedResponse | null>((resolve) => {
+      settle = (entry) => {
+        resolve(entry);
+        if (flights.get(key) === flight) flights.delete(key);
+      };
+    });
+    flights.set(key, flight);
+  }
+  ctx.settle = settle;
+
+  let stored: CachedResponse | null;
+  try {
+    stored = await read(shared, key);
+  } catch (error) {
+    settle(null);
+    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+  }
+  const state = stored ? usability(stored, ctx) : 'unusable';
+  if (stored && state === 'fresh') {
+    local.set(key, stored);
+    settle(stored);
+    return serve(stored, 'HIT');
+  }
+  if (req.method === 'HEAD') {
+    settle(null);
+    return passThrough(res, next);
+  }
+  if (stored && (state === 'revalidate' || state === 'if-error')) ctx.stale = stored;
+  if (!config.singleFlight) return fill(ctx, shared, undefined);
+
+  const lockKey = lockKeyOf(key);
+  let locked: boolean;
+  try {
+    locked = await config.backend.setIfAbsent(lockKey, '1', Math.max(config.lockTimeoutMs, 1000));
+  } catch (error) {
+    settle(null);
+    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+  }
+  if (locked) {
+    // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.
+    if (stored && state === 'revalidate') settle(stored);
+    return fill(ctx, shared, lockKey);
+  }
+  if (stored && state === 'revalidate') {
+    // stale-while-revalidate (RFC 5861 §3): another request (maybe on another instance) is refreshing it.
+    settle(stored);
+    return serve(stored, 'STALE');
+  }
+  // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
+  const remote = await waitForRemote(shared, ctx, lockKey);
+  if (remote === 'lock') return fill(ctx, shared, lockKey);
+  if (remote) {
+    local.set(key, remote);
+    settle(remote);
+    return serve(remote, 'HIT');
+  }
+  debug('gave up waiting for another instance to fill %s', key);
+  return fill(ctx, shared, undefined);
+}
+
+/** Reads and decodes an entry; a malformed one is a miss. */
+async function read(shared: Shared, key: string): Promise<CachedResponse | null> {
+  const data = await shared.config.backend.get(key);
+  if (!data) return null;
+  try {
+    return await decodeEntry(data);
+  } catch (error) {
+    debug('unreadable entry %s: %s', key, messageOf(error));
+    return null;
+  }
+}
+
+/** Polls until the entry appears (fresh), or the lock frees up (then we take it: `'lock'`), or time runs out. */
+async function waitForRemote(
+  shared: Shared,
+  ctx: RequestContext,
+  lockKey: string,
+): Promise<CachedResponse | 'lock' | undefined> {
+  const { backend, lockTimeoutMs } = shared.config;
+  const deadline = Date.now() + lockTimeoutMs;
+  try {
+    for (let remaining = lockTimeoutMs; remaining > 0; remaining = deadline - Date.now()) {
+      await shared.hub.waitForFill(ctx.key, Math.min(REMOTE_POLL_MS, remaining));
+      const entry = await read(shared, ctx.key);
+      if (entry && usability(entry, ctx) === 'fresh') return entry;
+      if (await backend.setIfAbsent(lockKey, '1', Math.max(lockTimeoutMs, 1000))) return 'lock';
+    }
+  } catch (error) {
+    debug('waiting for %s failed: %s', ctx.key, messageOf(error));
+  }
+  return undefined;
+}
+
+function passThrough(res: Response, next: NextFunction): void {
+  res.setHeader('X-Cache', 'MISS');
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
+  next();
+}
+
+/** The promise's value, or null when it takes longer than `ms`. */
+function within<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => resolve(null),
+    );
+  });
+}

@@ -1,0 +1,159 @@
+// The options of responseCache(), parsed once at factory time into an all-required config.
+import type { Request } from 'express';
+import { type Duration, parseDuration } from '../common/duration';
+import { assertOptionsObject, parseBoolean, parseFunction, parseInteger, parseName } from '../common/validate';
+import type { Backend } from '../redis';
+import { type RedisConnectionOptions, resolveBackend } from '../redis';
+
+/** Statuses that may be stored: 200 by default, the others when listed in `statuses`. */
+export const CACHEABLE_STATUSES = [200, 203, 204, 300, 301, 404, 410] as const;
+export type CacheableStatus = (typeof CACHEABLE_STATUSES)[number];
+
+/** Options of {@link responseCache}. */
+export interface ResponseCacheOptions extends RedisConnectionOptions {
+  /**
+   * How long a stored response is fresh. A `max-age`/`s-maxage` the handler sets can only shorten it.
+   * @default '5m'
+   */
+  ttl?: Duration;
+  /**
+   * The endpoint part of the key (`api:{endpoint}:…`). Defaults to the route pattern
+   * (`req.baseUrl + req.route.path`, e.g. `/recipes/:id`), or the path when mounted with `app.use`.
+   */
+  name?: string;
+  /**
+   * Tags of a response, computed when it is stored; `cache.invalidate({ tags })` drops every response
+   * with one of them, on every instance.
+   * @default no tags
+   */
+  tags?: (req: Request) => readonly string[];
+  /**
+   * Per-user caching: returns the user the response is for (e.g. `req => req.session?.user?.id`). The
+   * user becomes part of the key, so two users never share an entry, and requests carrying a Cookie or
+   * Authorization become cacheable (per user). Return `undefined` for anonymous requests.
+   * @default not per-user
+   */
+  user?: (req: Request) => string | number | null | undefined;
+  /**
+   * Statuses that may be stored, among 200, 203, 204, 300, 301, 404 and 410.
+   * @default [200]
+   */
+  statuses?: readonly CacheableStatus[];
+  /**
+   * Declares that this route's response does not depend on cookies, so requests carrying a `Cookie`
+   * header are served from and stored in the shared entry. When false (and the route is not per-user),
+   * such requests bypass the cache: their response may be about who is asking (web cache deception).
+   * @default false
+   */
+  ignoreCookies?: boolean;
+  /**
+   * Lets responses to requests carrying `Authorization` be stored, only when the response allows it
+   * (`public`, `s-maxage` or `must-revalidate`, RFC 9111 §3.5). They are kept apart from anonymous entries.
+   * @default false
+   */
+  shareAuthorized?: boolean;
+  /**
+   * Serve a stale entry for this long after it expires while one request refreshes it (RFC 5861).
+   * @default 0 (off)
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * Serve a stale entry for this long after it expires when the handler fails (5xx or an error) (RFC 5861).
+   * @default 0 (off)
+   */
+  staleIfError?: Duration;
+  /**
+   * Bodies larger than this (bytes) are not stored.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodySize?: number;
+  /**
+   * Bodies larger than this (bytes) are stored gzip-compressed.
+   * @default 1024
+   */
+  compressAbove?: number;
+  /**
+   * Run the handler once for concurrent misses of one key: in this process, and across instances
+   * through a short Redis lock.
+   * @default true
+   */
+  singleFlight?: boolean;
+  /**
+   * Longest a request waits for another request (or instance) filling the same key, before it runs
+   * the handler itself.
+   * @default '3s'
+   */
+  lockTimeout?: Duration;
+  /**
+   * How long an entry is kept in this process's memory (an L1 in front of Redis, kept coherent by
+   * pub/sub invalidation). 0 turns the L1 off.
+   * @default '2s'
+   */
+  localTtl?: Duration;
+  /**
+   * Most entries the L1 holds.
+   * @default 1000
+   */
+  localMaxEntries?: number;
+  /**
+   * Invalidate the cached responses of a path after a successful POST/PUT/PATCH/DELETE to it that
+   * passes through this middleware (RFC 9111 §4.4).
+   * @default true
+   */
+  invalidateOnWrite?: boolean;
+}
+
+/** The parsed, all-required config. */
+export interface ResponseCacheConfig {
+  backend: Backend;
+  ttlMs: number;
+  name: string | undefined;
+  tags: ((req: Request) => readonly string[]) | undefined;
+  user: ((req: Request) => string | number | null | undefined) | undefined;
+  statuses: ReadonlySet<number>;
+  ignoreCookies: boolean;
+  shareAuthorized: boolean;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+  maxBodySize: number;
+  compressAbove: number;
+  singleFlight: boolean;
+  lockTimeoutMs: number;
+  localTtlMs: number;
+  localMaxEntries: number;
+  invalidateOnWrite: boolean;
+}
+
+/** Validates the options and builds the config; throws a TypeError naming the first bad option. */
+export function parseOptions(options: ResponseCacheOptions | undefined): ResponseCacheConfig {
+  const raw = options ?? {};
+  assertOptionsObject(raw, 'responseCache');
+  return {
+    backend: resolveBackend(raw),
+    ttlMs: parseDuration(raw.ttl ?? '5m', 'ttl', { minMs: 1000 }),
+    name: raw.name === undefined ? undefined : parseName(raw.name, 'name'),
+    tags: parseFunction(raw.tags, 'tags'),
+    user: parseFunction(raw.user, 'user'),
+    statuses: parseStatuses(raw.statuses),
+    ignoreCookies: parseBoolean(raw.ignoreCookies, 'ignoreCookies', false),
+    shareAuthorized: parseBoolean(raw.shareAuthorized, 'shareAuthorized', false),
+    staleWhileRevalidateMs: parseDuration(raw.staleWhileRevalidate ?? 0, 'staleWhileRevalidate', { minMs: 0 }),
+    staleIfErrorMs: parseDuration(raw.staleIfError ?? 0, 'staleIfError', { minMs: 0 }),
+    maxBodySize: parseInteger(raw.maxBodySize, 'maxBodySize', 1024 * 1024, 0),
+    compressAbove: parseInteger(raw.compressAbove, 'compressAbove', 1024, 0),
+    singleFlight: parseBoolean(raw.singleFlight, 'singleFlight', true),
+    lockTimeoutMs: parseDuration(raw.lockTimeout ?? '3s', 'lockTimeout', { minMs: 0 }),
+    localTtlMs: parseDuration(raw.localTtl ?? '2s', 'localTtl', { minMs: 0 }),
+    localMaxEntries: parseInteger(raw.localMaxEntries, 'localMaxEntries', 1000, 1),
+    invalidateOnWrite: parseBoolean(raw.invalidateOnWrite, 'invalidateOnWrite', true),
+  };
+}
+
+function parseStatuses(value: unknown): ReadonlySet<number> {
+  if (value === undefined) return new Set([200]);
+  const allowed: readonly number[] = CACHEABLE_STATUSES;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => allowed.includes(s as number))) {
+    throw new TypeError(`statuses option must be a non-empty array of ${allowed.join(', ')}`);
+  }
+  return new Set(value as number[]);
+}
