@@ -1,8 +1,10 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
+
+import { LRUCache } from 'lru-cache';
 import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warnOnce } from '../common/log';
-import { decodeEntry, type Entry, encodeEntry, serializeEntry } from './entry';
+import { decodeEntry, type Entry, encodeEntry, isCompressedString, serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
 import { HeldLock, releaseListenerFor } from './lock';
@@ -39,11 +41,23 @@ export const NO_CONTROLS: ParsedControls = { bypass: false, refresh: false, ttlM
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
   private readonly inflight = new Map<string, Promise<Resolved>>();
+  /**
+   * Compressed string entries decoded recently, with the exact bytes they came from. A hit still reads
+   * Redis; only when it returns the same bytes is the decompression skipped (strings are immutable).
+   */
+  private readonly decoded: LRUCache<string, { bytes: Buffer; value: string }> | undefined;
 
   constructor(
     readonly config: AiCacheConfig<A>,
     private readonly fn: (...args: A) => unknown,
-  ) {}
+  ) {
+    if (config.decodedCacheBytes > 0) {
+      this.decoded = new LRUCache({
+        maxSize: config.decodedCacheBytes,
+        sizeCalculation: (item) => item.bytes.length + item.value.length * 2 || 1,
+      });
+    }
+  }
 
   /** `ai:<model>:<hash>` of these arguments. */
   keyFor(args: A, namespace?: string): string {
@@ -153,6 +167,8 @@ export class AiCacheCore<A extends unknown[]> {
       return 'error';
     }
     if (!bytes) return undefined;
+    const memo = this.decoded && isCompressedString(bytes) ? this.decoded.get(key) : undefined;
+    if (memo?.bytes.equals(bytes)) return { kind: 'value', value: memo.value };
     const entry = await decodeEntry(bytes, this.config.maxSize);
     if (typeof entry === 'string') {
       warnOnce('AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
@@ -161,6 +177,8 @@ export class AiCacheCore<A extends unknown[]> {
     }
     switch (entry.kind) {
       case 'string':
+        if (this.decoded && isCompressedString(bytes)) this.decoded.set(key, { bytes, value: entry.value });
+        return { kind: 'value', value: entry.value };
       case 'value':
         return { kind: 'value', value: entry.value };
       case 'stream':

@@ -43,6 +43,12 @@ export interface AiCacheOptions<A extends unknown[] = unknown[], V = unknown> ex
   compressAbove?: number;
   /** Largest raw (uncompressed) entry in bytes that is stored or read back; larger results are served but not stored. @default 4194304 (4 MiB) */
   maxSize?: number;
+  /**
+   * Bytes of memory for compressed string entries this process decoded recently. A hit always reads
+   * Redis; when Redis returns the very bytes decoded before, the decompression is skipped. `0` turns it off.
+   * @default 8388608 (8 MiB)
+   */
+  decodedCacheBytes?: number;
   /** Share one inference between processes with a Redis lock. @default true */
   lock?: boolean;
   /** Lifetime of that lock; it is renewed while the inference runs, so this bounds how long a crashed holder blocks others. @default '10s' */
@@ -65,6 +71,7 @@ export interface AiCacheConfig<A extends unknown[]> {
   codec: Codec;
   compressAbove: number;
   maxSize: number;
+  decodedCacheBytes: number;
   lock: boolean;
   lockTtlMs: number;
   lockWaitMs: number;
@@ -78,6 +85,7 @@ export const DEFAULTS = {
   maxSize: 4 * 1024 * 1024,
   lockTtl: '10s',
   lockWait: '60s',
+  decodedCacheBytes: 8 * 1024 * 1024,
 } as const;
 
 /** Validates options once; every problem is a TypeError naming the option. */
@@ -107,6 +115,7 @@ export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConf
     codec: parseChoice(o.compression, 'compression', ['brotli', 'gzip', 'none'] as const, 'brotli'),
     compressAbove: parseInteger(o.compressAbove, 'compressAbove', DEFAULTS.compressAbove, 0),
     maxSize: parseInteger(o.maxSize, 'maxSize', DEFAULTS.maxSize, 1),
+    decodedCacheBytes: parseInteger(o.decodedCacheBytes, 'decodedCacheBytes', DEFAULTS.decodedCacheBytes, 0),
     lock: parseBoolean(o.lock, 'lock', true),
     lockTtlMs,
     lockWaitMs: parseDuration(o.lockWait ?? DEFAULTS.lockWait, 'lockWait', { minMs: 0 }),
