@@ -6,15 +6,10 @@ import { debugFor, warn } from '../common/log';
 import { KEY_PREFIX, type RedisClient, sessionKey } from '../redis';
 import { bookkeepingOf, decodeSession, encodeSession, formatUntil } from './codec';
 import { SessionTooLargeError } from './errors';
+import { type ClientReadiness, readinessOf } from './readiness';
 import { SessionRedisClient } from './redis-client';
 
 const debug = debugFor('sessions');
-
-/** Client states in which the store reports itself disconnected. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
-/** Client events that make the store ready (true) or disconnected (false). */
-const STATE_EVENTS = { ready: true, close: false, end: false, reconnecting: false } as const;
-type StateEvent = keyof typeof STATE_EVENTS;
 
 /** express-session passes callbacks of several shapes; `never` accepts each of them. */
 type Callback = (error?: unknown, data?: never) => unknown;
@@ -40,8 +35,9 @@ export interface StoreConfig {
  */
 export class SessionStore extends RedisStore {
   private readonly redis: SessionRedisClient;
-  private ready: boolean;
-  private readonly stateListeners = new Map<StateEvent, () => void>();
+  private readonly readiness: ClientReadiness;
+  private readonly onConnect = () => this.relay('connect');
+  private readonly onDisconnect = () => this.relay('disconnect');
 
   constructor(
     private readonly source: RedisClient,
@@ -51,23 +47,20 @@ export class SessionStore extends RedisStore {
     this.redis = new SessionRedisClient(source, config.timeoutMs);
     // connect-redis's destroy/clear/length/ids call this client: give them the bounded, Cluster-wide one.
     this.client = this.redis;
-    this.ready = !DOWN_STATES.has(source.status);
-    for (const [event, ready] of Object.entries(STATE_EVENTS) as Array<[StateEvent, boolean]>) {
-      const listener = () => this.updateReadiness(ready);
-      this.stateListeners.set(event, listener);
-      source.on(event, listener);
-    }
+    this.readiness = readinessOf(source);
+    this.readiness.on('connect', this.onConnect);
+    this.readiness.on('disconnect', this.onDisconnect);
   }
 
   /** Whether the client is connected (express-session bypasses the store while it is not). */
   get isReady(): boolean {
-    return this.ready;
+    return this.readiness.ready;
   }
 
   /** Stops following the client's events (the client itself is the application's to close). */
   close(): void {
-    for (const [event, listener] of this.stateListeners) this.source.off(event, listener);
-    this.stateListeners.clear();
+    this.readiness.off('connect', this.onConnect);
+    this.readiness.off('disconnect', this.onDisconnect);
   }
 
   override async get(sid: string, cb?: Callback): Promise<unknown> {
@@ -190,11 +183,9 @@ export class SessionStore extends RedisStore {
     this.redis.del([key]).catch((error: unknown) => debug('could not delete %s: %s', key, String(error)));
   }
 
-  private updateReadiness(ready: boolean): void {
-    if (ready === this.ready) return;
-    this.ready = ready;
-    debug('store %s (client %s)', ready ? 'connected' : 'disconnected', this.source.status);
-    this.emit(ready ? 'connect' : 'disconnect');
+  private relay(event: 'connect' | 'disconnect'): void {
+    debug('store %s (client %s)', event === 'connect' ? 'connected' : 'disconnected', this.source.status);
+    this.emit(event);
   }
 }
 
