@@ -220,6 +220,21 @@ describe('sessions()', () => {
       }
       expect(operations).to.deep.equal(['GET', 'GET', 'GET']);
     });
+    it('should cost one SET for a first login, and GET + DEL + SET for a login over an old session', async () => {
+      const app = createApp(mount());
+      const operations: string[] = [];
+      const stop = onEvent((event: MiddlewareEvent) => {
+        if (event.kind === 'redis') operations.push(event.operation);
+      });
+      try {
+        const cookie = await loginWith(app);
+        expect(operations.splice(0)).to.deep.equal(['SET']);
+        await request(app).post('/login').set('Cookie', cookie).send({ name: 'ann' }).expect(200);
+        expect(operations.splice(0)).to.deep.equal(['GET', 'DEL', 'SET']);
+      } finally {
+        stop();
+      }
+    });
   });
 
   describe('expiry', () => {

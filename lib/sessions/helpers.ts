@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Session, SessionData } from 'express-session';
 import { type Duration, parseDuration } from '../common/duration';
 import { messageOf } from '../common/errors';
+import { bookkeepingOf } from './codec';
 import { isSessionUnavailable, SessionUnavailableError } from './errors';
 import { requestState } from './state';
 
@@ -36,7 +37,13 @@ function call(run: (callback: (error?: unknown) => void) => void): Promise<void>
  */
 export async function login(req: Request, user: unknown, extra: Record<string, unknown> = {}): Promise<void> {
   const current = sessionOf(req);
-  await call((done) => current.regenerate(done));
+  const { storedUntil, createdAt } = bookkeepingOf(current as SessionData);
+  if (storedUntil === undefined && createdAt === undefined) {
+    // Never stored (no cookie came with the request): nothing to delete, just a new id and session.
+    req.sessionStore.generate(req);
+  } else {
+    await call((done) => current.regenerate(done));
+  }
   const fresh = sessionOf(req) as LiveSession & Record<string, unknown>;
   for (const [key, value] of Object.entries(extra)) {
     if (key !== 'cookie' && key !== '__proto__' && key !== 'constructor') fresh[key] = value;

@@ -36,6 +36,8 @@ export interface StoreConfig {
 export class SessionStore extends RedisStore {
   private readonly redis: SessionRedisClient;
   private readonly readiness: ClientReadiness;
+  /** What each live session object was last saved as (data without the cookie), to skip identical re-saves. */
+  private readonly lastSaved = new WeakMap<SessionData, { data: string; until: number }>();
   private readonly onConnect = () => this.relay('connect');
   private readonly onDisconnect = () => this.relay('disconnect');
 
@@ -99,6 +101,13 @@ export class SessionStore extends RedisStore {
     const createdAt = bookkeeping.createdAt ?? now;
     const until = this.expiryOf(session, createdAt, now);
     if (until <= now) return this.destroy(sid, cb);
+    const data = dataOf(session);
+    const previous = this.lastSaved.get(session);
+    if (previous && previous.data === data && until - previous.until < this.config.touchAfterMs) {
+      // express-session saves again at the end of a request whose session was saved explicitly (login).
+      debug('session %s unchanged since its save in this request; not written again', key);
+      return done(cb);
+    }
     const value = encodeSession(session, until, createdAt);
     const bytes = Buffer.byteLength(value);
     if (bytes > this.config.maxSize) {
@@ -113,6 +122,7 @@ export class SessionStore extends RedisStore {
     }
     bookkeeping.createdAt = createdAt;
     bookkeeping.storedUntil = until;
+    this.lastSaved.set(session, { data, until });
     return done(cb);
   }
 
@@ -187,6 +197,13 @@ export class SessionStore extends RedisStore {
     debug('store %s (client %s)', event === 'connect' ? 'connected' : 'disconnected', this.source.status);
     this.emit(event);
   }
+}
+
+/** A session's data without its cookie (what decides whether it changed). */
+function dataOf(session: SessionData): string {
+  return JSON.stringify(session, function omitCookie(this: unknown, key: string, value: unknown) {
+    return this === session && key === 'cookie' ? undefined : value;
+  });
 }
 
 /** connect-redis's callback-or-promise convention. */
