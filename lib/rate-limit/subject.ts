@@ -14,6 +14,8 @@ export const DEFAULT_ENDPOINT = 'all';
  */
 export function ipGroup(ip: string, prefix: 48 | 56 | 64): string {
   if (!ip.includes(':')) return ip;
+  // Fast path for the common dual-stack form of an IPv4 client.
+  if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) return ip.slice(7);
   const zone = ip.indexOf('%');
   const address = zone >= 0 ? ip.slice(0, zone) : ip;
   if (!isIPv6(address)) return ip;
