@@ -84,7 +84,12 @@ describe('aiCache() across processes', function () {
 
   it('should run the inference once for 2 processes × 50 concurrent identical calls', async () => {
     const model = `procs-${randomUUID()}`;
-    const worker = await Worker.start({ REDIS_URL: redis.url, AI_MODEL: model, AI_CALLS: '50', AI_INFERENCE_MS: '300' });
+    const worker = await Worker.start({
+      REDIS_URL: redis.url,
+      AI_MODEL: model,
+      AI_CALLS: '50',
+      AI_INFERENCE_MS: '300',
+    });
     workers.push(worker);
     let inferences = 0;
     const suggest = aiCache({ redis: client, model, ttl: '1m' }, async (input: { ingredients: string[] }) => {

@@ -38,9 +38,21 @@ export interface ParsedControls {
 
 export const NO_CONTROLS: ParsedControls = { bypass: false, refresh: false, ttlMs: undefined, namespace: undefined };
 
+/** A flight in this process: identical calls join it until its entry is written. */
+interface Flight {
+  promise: Promise<Resolved>;
+  /** The answer is known and only its write is pending: a `refresh` call starts a new flight instead of joining. */
+  settled: boolean;
+  /** Resolves once the entry is written (or not); `invalidate()` waits for it. */
+  written: Promise<void>;
+  markWritten: () => void;
+  /** Leaves the map (if still there). */
+  finish: () => void;
+}
+
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
-  private readonly inflight = new Map<string, Promise<Resolved>>();
+  private readonly inflight = new Map<string, Flight>();
   /**
    * Compressed string entries decoded recently, with the exact bytes they came from. A hit still reads
    * Redis; only when it returns the same bytes is the decompression skipped (strings are immutable).
@@ -96,20 +108,37 @@ export class AiCacheCore<A extends unknown[]> {
   /** Joins the flight of `key` in this process, or starts one. */
   resolve(key: string, args: A, controls: ParsedControls): Promise<{ resolved: Resolved; joined: boolean }> {
     const current = this.inflight.get(key);
-    if (current) return current.then((resolved) => ({ resolved, joined: true }));
-    let flight: Promise<Resolved> | undefined;
-    const finish = (): void => {
-      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    if (current && !(current.settled && controls.refresh)) {
+      return current.promise.then((resolved) => ({ resolved, joined: true }));
+    }
+    let markWritten!: () => void;
+    const written = new Promise<void>((resolve) => {
+      markWritten = resolve;
+    });
+    const flight: Flight = {
+      promise: undefined as unknown as Promise<Resolved>,
+      settled: false,
+      written,
+      markWritten,
+      finish: () => {
+        markWritten();
+        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      },
     };
     // Started after a tick, so a flight that ends at once still finds itself in the map to leave it.
-    flight = Promise.resolve().then(() => this.fly(key, args, controls, finish));
-    flight.catch(finish);
+    flight.promise = Promise.resolve().then(() => this.fly(key, args, controls, flight));
+    flight.promise.catch(flight.finish);
     this.inflight.set(key, flight);
-    return flight.then((resolved) => ({ resolved, joined: false }));
+    return flight.promise.then((resolved) => ({ resolved, joined: false }));
   }
 
-  /** Deletes the entry of `key`; false when there was none or Redis failed. */
+  /** Deletes the entry of `key` (after a write in flight lands); false when there was none or Redis failed. */
   async invalidate(key: string): Promise<boolean> {
+    const current = this.inflight.get(key);
+    if (current?.settled) {
+      this.inflight.delete(key);
+      await current.written;
+    }
     try {
       return (await this.config.backend.del(key)) > 0;
     } catch (error) {
@@ -118,15 +147,15 @@ export class AiCacheCore<A extends unknown[]> {
     }
   }
 
-  private async fly(key: string, args: A, controls: ParsedControls, finish: () => void): Promise<Resolved> {
+  private async fly(key: string, args: A, controls: ParsedControls, flight: Flight): Promise<Resolved> {
     const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
-    if (backend.isDown()) return this.run(key, args, controls, undefined, finish, 'redis-down');
+    if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-down');
     if (!controls.refresh) {
       const hit = await this.read(key);
-      if (hit === 'error') return this.run(key, args, controls, undefined, finish, 'redis-error');
-      if (hit) return found(hit, finish);
+      if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
+      if (hit) return found(hit, flight);
     }
-    if (!useLock) return this.run(key, args, controls, undefined, finish);
+    if (!useLock) return this.run(key, args, controls, undefined, flight);
     const deadline = Date.now() + lockWaitMs;
     for (;;) {
       let lock: HeldLock | undefined;
@@ -134,26 +163,28 @@ export class AiCacheCore<A extends unknown[]> {
         lock = await HeldLock.acquire(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
       } catch (error) {
         debug('lock %s failed, running without it: %s', key, error);
-        return this.run(key, args, controls, undefined, finish, 'redis-error');
+        return this.run(key, args, controls, undefined, flight, 'redis-error');
       }
       if (lock) {
         // Another process may have stored the entry between our read and our lock.
         const hit = controls.refresh ? undefined : await this.read(key);
         if (hit && hit !== 'error') {
           await lock.release();
-          return found(hit, finish);
+          return found(hit, flight);
         }
-        return this.run(key, args, controls, lock, finish);
+        return this.run(key, args, controls, lock, flight);
       }
       const left = deadline - Date.now();
       if (left <= 0) {
         debug('waited %d ms for another instance to compute %s; computing it here', lockWaitMs, key);
-        return this.run(key, args, controls, undefined, finish);
+        return this.run(key, args, controls, undefined, flight);
       }
       await releaseListenerFor(backend).wait(key, Math.min(pollMs, left));
+      // A refresh cannot tell the other holder's new entry from the old one: it computes its own, after it.
+      if (controls.refresh) continue;
       const hit = await this.read(key);
-      if (hit === 'error') return this.run(key, args, controls, undefined, finish, 'redis-error');
-      if (hit) return found(hit, finish);
+      if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
+      if (hit) return found(hit, flight);
     }
   }
 
@@ -194,9 +225,10 @@ export class AiCacheCore<A extends unknown[]> {
     args: A,
     controls: ParsedControls,
     lock: HeldLock | undefined,
-    finish: () => void,
+    flight: Flight,
     bypassReason?: string,
   ): Promise<Resolved> {
+    const { finish } = flight;
     const from = bypassReason === undefined ? 'inference' : 'direct';
     const ttlMs = controls.ttlMs ?? this.config.ttlMs;
     let result: unknown;
@@ -226,10 +258,17 @@ export class AiCacheCore<A extends unknown[]> {
         throw error;
       }
     }
-    void this.persist(key, kind, raw, ttlMs).finally(async () => {
-      await lock?.release();
+    if (raw === undefined) {
       finish();
-    });
+      void lock?.release();
+    } else {
+      // Until the entry is written, identical calls in this process still get this answer.
+      flight.settled = true;
+      void this.persist(key, kind, raw, ttlMs).finally(async () => {
+        await lock?.release();
+        finish();
+      });
+    }
     return { outcome: { kind: 'value', value: result }, from, reason: bypassReason };
   }
 
@@ -305,8 +344,8 @@ export class AiCacheCore<A extends unknown[]> {
   }
 }
 
-function found(outcome: Outcome, finish: () => void): Resolved {
-  finish();
+function found(outcome: Outcome, flight: Flight): Resolved {
+  flight.finish();
   return { outcome, from: 'cache' };
 }
 
