@@ -378,6 +378,21 @@ describe('sessions()', () => {
     }
   });
 
+  describe('bad stored type', () => {
+    it('should start a fresh session with one log line when the key holds another type', async () => {
+      const app = createApp(mount());
+      const cookie = await loginWith(app);
+      const key = keyOf(cookie);
+      await redis.del(key);
+      await redis.hset(key, 'user', 'mallory');
+      const { result, lines } = await captureWarnings(() => request(app).get('/me').set('Cookie', cookie));
+      expect(result.status).to.equal(401);
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/SESSION_CORRUPT: stored session session:\S+ is not a string \(WRONGTYPE\)/);
+      await waitFor(async () => (await redis.exists(key)) === 0, { what: 'the bad key to be deleted' });
+    });
+  });
+
   describe('under load', () => {
     it('should lose no session data with 500 users each sending parallel requests', async function () {
       this.timeout(60_000);

@@ -71,16 +71,12 @@ export class SessionStore extends RedisStore {
     try {
       raw = await this.redis.getBuffer(key);
     } catch (error) {
-      return done(cb, error);
+      if (!isWrongType(error)) return done(cb, error);
+      return this.freshStart(key, 'is not a string (WRONGTYPE)', cb);
     }
     if (raw === null) return done(cb, null, null);
     const decoded = decodeSession(raw, this.config.maxSize);
-    if (!decoded.ok) {
-      warn('SESSION_CORRUPT', `stored session ${key} ${decoded.reason}; starting a fresh session`);
-      emitEvent({ kind: 'session', outcome: 'fresh-start' });
-      this.discard(key);
-      return done(cb, null, null);
-    }
+    if (!decoded.ok) return this.freshStart(key, decoded.reason, cb);
     const { createdAt } = bookkeepingOf(decoded.session);
     if (
       this.config.maxLifetimeMs > 0 &&
@@ -188,6 +184,14 @@ export class SessionStore extends RedisStore {
     return keys;
   }
 
+  /** An unusable stored value: one warning line, the key deleted, and no session (express-session starts a fresh one). */
+  private freshStart(key: string, reason: string, cb: Callback | undefined): unknown {
+    warn('SESSION_CORRUPT', `stored session ${key} ${reason}; starting a fresh session`);
+    emitEvent({ kind: 'session', outcome: 'fresh-start' });
+    this.discard(key);
+    return done(cb, null, null);
+  }
+
   /** Best-effort delete of an unusable value (its TTL removes it anyway). */
   private discard(key: string): void {
     this.redis.del([key]).catch((error: unknown) => debug('could not delete %s: %s', key, String(error)));
@@ -197,6 +201,12 @@ export class SessionStore extends RedisStore {
     debug('store %s (client %s)', event === 'connect' ? 'connected' : 'disconnected', this.source.status);
     this.emit(event);
   }
+}
+
+/** Whether Redis refused the GET because the key holds another type (bad data, not an outage). */
+function isWrongType(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.message.startsWith('WRONGTYPE');
 }
 
 /** A session's data without its cookie (what decides whether it changed). */
