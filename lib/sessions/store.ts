@@ -12,6 +12,9 @@ import { SessionRedisClient } from './redis-client';
 const debug = debugFor('sessions');
 
 /** express-session passes callbacks of several shapes; `never` accepts each of them. */
+/** The latest expiry `$until` can record. */
+const LATEST_UNTIL = 9_999_999_999_999;
+
 type Callback = (error?: unknown, data?: never) => unknown;
 
 /** The store settings sessions() derives from its options. */
@@ -175,7 +178,8 @@ export class SessionStore extends RedisStore {
     let until = expires ? new Date(expires).getTime() : now + this.config.ttlMs;
     if (!Number.isFinite(until)) until = now + this.config.ttlMs;
     if (this.config.maxLifetimeMs > 0) until = Math.min(until, createdAt + this.config.maxLifetimeMs);
-    return until;
+    // `$until` is 13 digits of epoch ms: clamp absurd lifetimes (past the year 2286) instead of failing.
+    return Math.min(until, LATEST_UNTIL);
   }
 
   private async allKeys(): Promise<string[]> {
