@@ -234,6 +234,25 @@ describe('rateLimit()', () => {
       expect(handled.count).to.equal(3);
     });
 
+    it('should decide exactly like its memory twin for the same sequence of costs', async () => {
+      const windows = { '1h': 10, '1d': 15 };
+      const costs = [1, 3, 2, 5, 1, 4, 1, 1, 2, 1, 3, 1, 1, 1, 1];
+      const onRedis = rateLimit({ redis, name: `twin-${randomUUID()}`, windows, cost: (req) => Number(req.params.id) });
+      const inMemory = memoryLimiter({ windows, cost: (req) => Number(req.params.id) }).limiter;
+      const outcomes = async (limiter: RateLimitMiddleware) => {
+        const { app } = createApp(limiter);
+        const statuses: number[] = [];
+        for (const cost of costs) statuses.push((await request(app).get(`/r/${cost}`)).status);
+        return statuses;
+      };
+      const redisOutcomes = await outcomes(onRedis);
+      expect(redisOutcomes).to.deep.equal(await outcomes(inMemory));
+      expect(redisOutcomes.filter((s) => s === 200)).to.have.length.above(3);
+      expect((await onRedis.get('ip127.0.0.1')).map((w) => w.consumedPoints)).to.deep.equal(
+        (await inMemory.get('ip127.0.0.1')).map((w) => w.consumedPoints),
+      );
+    });
+
     it('should count rejected requests nowhere', async () => {
       const name = `free-${randomUUID()}`;
       const limiter = rateLimit({ redis, name, windows: { '1m': 2, '1h': 100 }, blockInMemory: false });
