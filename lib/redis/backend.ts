@@ -1,7 +1,10 @@
 // The storage interface the cache and limiter middlewares use, so they run unchanged on Redis or in memory.
 import type { ScriptDefinition, ScriptReply } from './script';
 
-/** A key-value store with TTLs, atomic scripts and pub/sub. Every method is bounded in time. */
+/**
+ * A key-value store with TTLs, atomic scripts and pub/sub. Every method is bounded in time and rejects
+ * only with `E_REDIS_TIMEOUT` or `E_REDIS_UNAVAILABLE` (see `errors`) when the store fails.
+ */
 export interface Backend {
   /** `redis` when backed by a Redis client, `memory` for the in-process store. */
   readonly kind: 'redis' | 'memory';

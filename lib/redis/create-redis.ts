@@ -69,7 +69,7 @@ export function createRedis(target: RedisTarget, options: CreateRedisOptions = {
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
       throw new TypeError(`url must start with redis:// or rediss://; received ${describe(url)}`);
     }
-    return new Redis(url, { ...nodeOptions(bounds), ...(db === undefined ? {} : { db }) });
+    return new Redis(withDatabase(url, db), nodeOptions(bounds));
   }
   if (isObject(target) && 'sentinels' in target) {
     if (typeof target.name !== 'string' || target.name === '') {
@@ -149,6 +149,14 @@ export function parseHostList(value: unknown, optionName: string): Array<{ host:
     }
     return { host: match[1] as string, port: Number(match[2]) };
   });
+}
+
+/** The URL with its database path replaced by `db` (ioredis lets a URL's database win over options). */
+function withDatabase(url: string, db: number | undefined): string {
+  if (db === undefined) return url;
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 // The Redis backend: bounded, breaker-guarded calls on a client the application owns.
 import type { Redis } from 'ioredis';
-import { RedisUnavailableError } from '../common/errors';
+import { RedisMiddlewareError, RedisUnavailableError } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
 import type { Backend } from './backend';
 import type { RedisClient } from './create-redis';
@@ -103,7 +103,8 @@ export class RedisBackend implements Backend {
       if (started) {
         emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started, error: String(error) });
       }
-      throw error;
+      // Callers see one of two codes whatever the client raised: E_REDIS_TIMEOUT or E_REDIS_UNAVAILABLE.
+      throw error instanceof RedisMiddlewareError ? error : new RedisUnavailableError(operation, error, key);
     }
   }
 
