@@ -6,7 +6,7 @@ import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
 import { isSessionUnavailable, SessionTooLargeError, SessionUnavailableError } from './errors';
 import type { SessionsConfig } from './options';
-import { setRequestState } from './state';
+import { type RequestState, setRequestState } from './state';
 
 const debug = debugFor('sessions');
 
@@ -32,7 +32,7 @@ export function sessionMiddleware(config: SessionsConfig, store: Store, storeRea
   });
 
   return function sessions(req: Request, res: Response, next: NextFunction): void {
-    const state = { config, unavailable: false } as Parameters<typeof setRequestState>[1];
+    const state: RequestState = { config, unavailable: false };
     setRequestState(req, state);
     let continued = false;
     inner(req, res, (error?: unknown) => {
