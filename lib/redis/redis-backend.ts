@@ -1,4 +1,5 @@
 // The Redis backend: bounded, breaker-guarded calls on a client the application owns.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RedisMiddlewareError, RedisUnavailableError } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
@@ -8,13 +9,11 @@ import { withDeadline } from './deadline';
 import { type ClientHealth, healthOf } from './health';
 import type { ScriptDefinition, ScriptReply } from './script';
 
-type ScriptCommand = (...args: Array<string | number>) => Promise<ScriptReply>;
-
 /** Backend over an ioredis `Redis` or `Cluster`. Closing it never closes the client it was given. */
 export class RedisBackend implements Backend {
   readonly kind = 'redis' as const;
   private readonly health: ClientHealth;
-  private readonly defined = new Set<string>();
+  private readonly shas = new Map<string, string>();
   private subscriber: RedisClient | undefined;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
 
@@ -49,8 +48,18 @@ export class RedisBackend implements Backend {
   }
 
   run<R extends ScriptReply>(script: ScriptDefinition<R>, keys: string[], args: Array<string | number>): Promise<R> {
-    const command = this.scriptCommand(script);
-    return this.call(script.name, keys[0], () => command(keys.length, ...keys, ...args) as Promise<R>);
+    const sha = this.shaOf(script);
+    // EVALSHA/EVAL rather than defineCommand: a command defined while an autopipeline is pending for this
+    // tick is missing from that pipeline, and ioredis then crashes the process ("results[i] is not iterable").
+    return this.call(script.name, keys[0], async () => {
+      try {
+        return (await this.client.evalsha(sha, keys.length, ...keys, ...args)) as R;
+      } catch (error) {
+        // NOSCRIPT: the script cache was flushed (or Redis restarted); EVAL sends and caches it again.
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return (await this.client.eval(script.lua, keys.length, ...keys, ...args)) as R;
+      }
+    });
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -108,14 +117,13 @@ export class RedisBackend implements Backend {
     }
   }
 
-  private scriptCommand(script: ScriptDefinition): ScriptCommand {
-    const commands = this.client as unknown as Record<string, ScriptCommand | undefined>;
-    if (!this.defined.has(script.name)) {
-      // defineCommand sends EVALSHA and falls back to EVAL on NOSCRIPT (e.g. after a Redis restart).
-      if (typeof commands[script.name] !== 'function') this.client.defineCommand(script.name, { lua: script.lua });
-      this.defined.add(script.name);
+  private shaOf(script: ScriptDefinition): string {
+    let sha = this.shas.get(script.name);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script.lua).digest('hex');
+      this.shas.set(script.name, sha);
     }
-    return (commands[script.name] as ScriptCommand).bind(this.client);
+    return sha;
   }
 
   private subscriberConnection(): RedisClient {
