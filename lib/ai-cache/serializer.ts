@@ -22,7 +22,8 @@ export function encodeValue(value: unknown): string {
       case 'boolean':
         return original;
       case 'number':
-        return Number.isFinite(original) && !Object.is(original, -0) ? original : tag('number', String(original));
+        if (Object.is(original, -0)) return tag('number', '-0');
+        return Number.isFinite(original) ? original : tag('number', String(original));
       case 'undefined':
         return tag('undefined');
       case 'bigint':

@@ -1,0 +1,207 @@
+import zlib from 'node:zlib';
+import { expect } from 'chai';
+import { AiCacheValueError, aiCache } from '../lib/ai-cache';
+import { type RedisClient, resolveBackend } from '../lib/redis';
+import { captureEvents, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
+import { sharedStandalone } from './support';
+
+/** About `bytes` of recipe-like English text (compresses like a model's answer does). */
+function recipeText(bytes: number): string {
+  const words = (
+    'Preheat the oven to 180 degrees. Whisk the eggs with sugar until pale, fold in the flour and melted butter, ' +
+    'then bake for 25 minutes until golden. Meanwhile rinse the rice, simmer it with ginger, garlic and a splash of ' +
+    'soy sauce; season to taste, stir in spring onions and serve with lemon zest, fresh herbs and olive oil.'
+  ).split(' ');
+  let text = '';
+  let seed = 7;
+  while (text.length < bytes) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    text += `${words[seed % words.length]}${seed % 11 === 0 ? `, step ${seed % 97}\n` : ' '}`;
+  }
+  return text.slice(0, bytes);
+}
+
+describe('aiCache() entries', () => {
+  let client: RedisClient;
+
+  before(async () => {
+    client = (await sharedStandalone()).client();
+  });
+
+  after(async () => {
+    await resolveBackend({ redis: client }).close();
+    client.disconnect();
+  });
+
+  /** Stores `value` through one cached function and reads it back through a fresh one (no in-process sharing). */
+  async function roundTrip<T>(value: T, options: { compressAbove?: number } = {}): Promise<T> {
+    const model = uniqueModel('values');
+    const write = aiCache({ redis: client, model, ...options }, async (_q: string) => value);
+    await write('q');
+    await storedEntry(client, write.keyFor('q'));
+    const read = aiCache({ redis: client, model, ...options }, async (_q: string): Promise<T> => {
+      throw new Error('expected a hit');
+    });
+    return read('q') as Promise<T>;
+  }
+
+  describe('values', () => {
+    it('should round-trip strings, numbers, booleans, null, arrays and nested objects', async () => {
+      const value = {
+        text: 'Omelette 🍳 — “ünïcode”',
+        n: 42.5,
+        big: Number.MAX_SAFE_INTEGER,
+        yes: true,
+        nothing: null,
+        list: [1, 'two', [3, { four: 4 }], null],
+        nested: { a: { b: { c: ['deep'] } } },
+      };
+      expect(await roundTrip(value)).to.deep.equal(value);
+      expect(await roundTrip('just a string')).to.equal('just a string');
+      expect(await roundTrip('')).to.equal('');
+      expect(await roundTrip(7)).to.equal(7);
+      expect(await roundTrip(null)).to.equal(null);
+      expect(await roundTrip([])).to.deep.equal([]);
+    });
+
+    it('should round-trip what JSON would change: Date, Buffer, Uint8Array, undefined, NaN, -0, Map, Set, bigint', async () => {
+      const value = {
+        at: new Date('2026-01-02T03:04:05.678Z'),
+        image: Buffer.from([0, 1, 2, 255]),
+        bytes: new Uint8Array([9, 8, 7]),
+        missing: undefined,
+        holes: [undefined, 1],
+        nan: Number.NaN,
+        negativeZero: -0,
+        infinite: Number.NEGATIVE_INFINITY,
+        map: new Map<unknown, unknown>([
+          ['a', 1],
+          [2, new Date(0)],
+        ]),
+        set: new Set(['x', 'y']),
+        big: 12345678901234567890n,
+        $rm: 'a field named like our tag',
+      };
+      const back = await roundTrip(value);
+      expect(back).to.deep.equal(value);
+      expect(back.at).to.be.instanceOf(Date);
+      expect(Buffer.isBuffer(back.image)).to.equal(true);
+      expect(Buffer.isBuffer(back.bytes)).to.equal(false);
+      expect(Object.is(back.negativeZero, -0)).to.equal(true);
+      expect(Object.hasOwn(back, 'missing')).to.equal(true);
+      expect(await roundTrip(new Date(5))).to.deep.equal(new Date(5));
+    });
+
+    it('should reject a value it cannot store faithfully with a clear error at write time', async () => {
+      class Recipe {
+        constructor(readonly title: string) {}
+      }
+      let inferences = 0;
+      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => {
+        inferences++;
+        return { recipe: new Recipe('soup') };
+      });
+      const error = await suggest('q').then(
+        () => expect.fail('resolved'),
+        (e: unknown) => e as AiCacheValueError,
+      );
+      expect(error).to.be.instanceOf(AiCacheValueError);
+      expect(error.code).to.equal('E_AI_CACHE_VALUE');
+      expect(error.message).to.match(/cannot store an instance of Recipe \(at property "recipe"\)/);
+      const fnError = await aiCache({ redis: client, model: uniqueModel() }, async () => ({ f: () => 1 }))().then(
+        () => expect.fail('resolved'),
+        (e: Error) => e,
+      );
+      expect(fnError.message).to.match(/cannot store a function \(at property "f"\)/);
+      expect(inferences).to.equal(1);
+    });
+  });
+
+  describe('compression', () => {
+    it('should store entries below compressAbove as they are and larger ones compressed', async () => {
+      const small = aiCache({ redis: client, model: uniqueModel(), compressAbove: 1024 }, async (q: string) => q);
+      const below = recipeText(1023);
+      const above = recipeText(1024);
+      await small(below);
+      await small(above);
+      const belowEntry = await storedEntry(client, small.keyFor(below));
+      const aboveEntry = await storedEntry(client, small.keyFor(above));
+      expect(belowEntry[1], 'codec byte below the threshold').to.equal(0);
+      expect(belowEntry.length).to.equal(8 + 1023);
+      expect(aboveEntry[1], 'codec byte above the threshold (brotli)').to.equal(2);
+      expect(aboveEntry.length).to.be.below(1024);
+    });
+
+    it('should store text at no more than 35 % of its size and report both sizes', async () => {
+      const capture = captureEvents();
+      try {
+        const text = recipeText(50_000);
+        const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => text);
+        await suggest('q');
+        const entry = await storedEntry(client, suggest.keyFor('q'));
+        const store = capture.events.find((e) => e.outcome === 'store');
+        expect(store).to.include({ rawBytes: 50_000, storedBytes: entry.length });
+        expect(entry.length / 50_000).to.be.below(0.35);
+        const fresh = aiCache(
+          { redis: client, model: suggest.keyFor('q').split(':')[1] as string },
+          async (_q: string) => 'miss',
+        );
+        expect(await fresh('q')).to.equal(text);
+      } finally {
+        capture.stop();
+      }
+    });
+
+    it('should keep reading entries written with another codec after the option changed', async () => {
+      const model = uniqueModel();
+      const text = recipeText(5000);
+      const before = aiCache({ redis: client, model, compression: 'gzip' }, async (_q: string) => text);
+      await before('q');
+      const entry = await storedEntry(client, before.keyFor('q'));
+      expect(entry[1], 'gzip codec byte').to.equal(1);
+      for (const compression of ['brotli', 'none'] as const) {
+        const after = aiCache({ redis: client, model, compression }, async (_q: string) => 'recomputed');
+        expect(await after('q')).to.equal(text);
+      }
+    });
+
+    it('should treat an entry that inflates beyond its announced size (a zip bomb) as a miss', async () => {
+      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => 'computed');
+      const key = suggest.keyFor('q');
+      // 64 MiB of zeros in a few KB, announced as 100 bytes.
+      const bomb = zlib.brotliCompressSync(Buffer.alloc(64 * 1024 * 1024), {
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
+      });
+      expect(bomb.length).to.be.below(64 * 1024);
+      const header = Buffer.from([0xa1, 2, 0, 0, 0, 0, 0, 100]);
+      await client.set(key, Buffer.concat([header, bomb]));
+      expect(await suggest('q')).to.equal('computed');
+    });
+
+    it('should treat an entry that claims more than maxSize, or is not an entry, as a miss', async () => {
+      const suggest = aiCache(
+        { redis: client, model: uniqueModel(), maxSize: 1000 },
+        async (q: string) => `computed ${q}`,
+      );
+      const claim = Buffer.from([0xa1, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
+      await client.set(suggest.keyFor('a'), claim);
+      await client.set(suggest.keyFor('b'), 'plain text someone else wrote');
+      expect(await suggest('a')).to.equal('computed a');
+      expect(await suggest('b')).to.equal('computed b');
+    });
+
+    it('should not store results above maxSize, but still return them', async () => {
+      const capture = captureEvents();
+      try {
+        const big = recipeText(5000);
+        const suggest = aiCache({ redis: client, model: uniqueModel(), maxSize: 4096 }, async (_q: string) => big);
+        expect(await suggest('q')).to.equal(big);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(capture.events.find((e) => e.outcome === 'skip')).to.include({ reason: 'too-large', rawBytes: 5000 });
+        expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+      } finally {
+        capture.stop();
+      }
+    });
+  });
+});
