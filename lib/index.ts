@@ -1,5 +1,24 @@
-// The public API: the factories of the design, their option types, and the coded errors.
+// The public API: the six factories of the design, their option types, coded errors and the metrics hook.
+export {
+  type AiCacheOptions,
+  type AiCallControls,
+  type AiFunction,
+  aiCache,
+  type CachedAiFunction,
+} from './ai-cache';
 export type { Duration } from './common/duration';
-export { errors, RedisMiddlewareError } from './common/errors';
+export { RedisMiddlewareError } from './common/errors';
 export { type MiddlewareEvent, onEvent } from './common/events';
+export { errors } from './errors';
+export { type PrometheusMetrics, type PrometheusMetricsOptions, prometheusMetrics } from './metrics';
+export { type Query, type QueryCache, type QueryCacheOptions, queryCache } from './query-cache';
+export {
+  type RateLimitDecision,
+  type RateLimitMiddleware,
+  type RateLimitOptions,
+  rateLimit,
+  type WindowLimit,
+} from './rate-limit';
 export { type CreateRedisOptions, createRedis, type RedisClient, type RedisTarget } from './redis';
+export { type ResponseCacheMiddleware, type ResponseCacheOptions, responseCache } from './response-cache';
+export { type SessionsMiddleware, type SessionsOptions, sessions } from './sessions';
