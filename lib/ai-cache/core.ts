@@ -1,15 +1,15 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
-
-import { LRUCache } from 'lru-cache';
 import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warnOnce } from '../common/log';
-import { decodeEntry, type Entry, encodeEntry, isCompressedString, serializeEntry } from './entry';
+import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
 import { HeldLock, releaseListenerFor } from './lock';
 import type { AiCacheConfig } from './options';
+import { EntryReader } from './reader';
 import { isAsyncIterable, replay, type StreamEnd, StreamRecorder } from './stream-recorder';
+import { EntryWriter, safely } from './writer';
 
 const debug = debugFor('ai-cache');
 
@@ -53,22 +53,14 @@ interface Flight {
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
   private readonly inflight = new Map<string, Flight>();
-  /**
-   * Compressed string entries decoded recently, with the exact bytes they came from. A hit still reads
-   * Redis; only when it returns the same bytes is the decompression skipped (strings are immutable).
-   */
-  private readonly decoded: LRUCache<string, { bytes: Buffer; value: string }> | undefined;
-
+  private readonly reader: EntryReader;
+  private readonly writer: EntryWriter;
   constructor(
     readonly config: AiCacheConfig<A>,
     private readonly fn: (...args: A) => unknown,
   ) {
-    if (config.decodedCacheBytes > 0) {
-      this.decoded = new LRUCache({
-        maxSize: config.decodedCacheBytes,
-        sizeCalculation: (item) => item.bytes.length + item.value.length * 2 || 1,
-      });
-    }
+    this.reader = new EntryReader(config.backend, config.maxSize, config.decodedCacheBytes);
+    this.writer = new EntryWriter(config);
   }
 
   /** `ai:<model>:<hash>` of these arguments. */
@@ -151,7 +143,7 @@ export class AiCacheCore<A extends unknown[]> {
     const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
     if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-down');
     if (!controls.refresh) {
-      const hit = await this.read(key);
+      const hit = await this.reader.read(key);
       if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
       if (hit) return found(hit, flight);
     }
@@ -167,7 +159,7 @@ export class AiCacheCore<A extends unknown[]> {
       }
       if (lock) {
         // Another process may have stored the entry between our read and our lock.
-        const hit = controls.refresh ? undefined : await this.read(key);
+        const hit = controls.refresh ? undefined : await this.reader.read(key);
         if (hit && hit !== 'error') {
           await lock.release();
           return found(hit, flight);
@@ -182,40 +174,9 @@ export class AiCacheCore<A extends unknown[]> {
       await releaseListenerFor(backend).wait(key, Math.min(pollMs, left));
       // A refresh cannot tell the other holder's new entry from the old one: it computes its own, after it.
       if (controls.refresh) continue;
-      const hit = await this.read(key);
+      const hit = await this.reader.read(key);
       if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
       if (hit) return found(hit, flight);
-    }
-  }
-
-  /** The entry of `key` as an outcome; undefined on a miss or an unusable entry; 'error' when Redis failed. */
-  private async read(key: string): Promise<Outcome | undefined | 'error'> {
-    let bytes: Buffer | null;
-    try {
-      bytes = await this.config.backend.get(key);
-    } catch (error) {
-      debug('read %s failed, calling the function directly: %s', key, error);
-      return 'error';
-    }
-    if (!bytes) return undefined;
-    const memo = this.decoded && isCompressedString(bytes) ? this.decoded.get(key) : undefined;
-    if (memo?.bytes.equals(bytes)) return { kind: 'value', value: memo.value };
-    const entry = await decodeEntry(bytes, this.config.maxSize);
-    if (typeof entry === 'string') {
-      warnOnce('AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
-      debug('unusable entry %s: %s', key, entry);
-      return undefined;
-    }
-    switch (entry.kind) {
-      case 'string':
-        if (this.decoded && isCompressedString(bytes)) this.decoded.set(key, { bytes, value: entry.value });
-        return { kind: 'value', value: entry.value };
-      case 'value':
-        return { kind: 'value', value: entry.value };
-      case 'stream':
-        return { kind: 'replay', chunks: entry.chunks };
-      case 'failure':
-        return { kind: 'failure', failure: entry.failure };
     }
   }
 
@@ -249,7 +210,7 @@ export class AiCacheCore<A extends unknown[]> {
     }
     let raw: Buffer | undefined;
     const kind = typeof result === 'string' ? 'string' : 'value';
-    if (this.accepts(result)) {
+    if (this.writer.accepts(result)) {
       try {
         raw = serializeEntry(kind === 'string' ? { kind, value: result as string } : { kind, value: result });
       } catch (error) {
@@ -264,7 +225,7 @@ export class AiCacheCore<A extends unknown[]> {
     } else {
       // Until the entry is written, identical calls in this process still get this answer.
       flight.settled = true;
-      void this.persist(key, kind, raw, ttlMs).finally(async () => {
+      void this.writer.persist(key, kind, raw, ttlMs).finally(async () => {
         await lock?.release();
         finish();
       });
@@ -275,10 +236,10 @@ export class AiCacheCore<A extends unknown[]> {
   private async afterFailure(key: string, error: unknown, lock: HeldLock | undefined): Promise<void> {
     const { negativeTtlMs, cacheFailure } = this.config;
     const failure = toError(error);
-    if (negativeTtlMs > 0 && safely(() => cacheFailure(failure))) {
+    if (negativeTtlMs > 0 && safely(() => cacheFailure(failure), debug)) {
       const code = (failure as { code?: unknown }).code;
       const details = { name: failure.name, message: failure.message, ...(typeof code === 'string' ? { code } : {}) };
-      await this.persist(key, 'failure', serializeEntry({ kind: 'failure', failure: details }), negativeTtlMs);
+      await this.writer.persist(key, 'failure', serializeEntry({ kind: 'failure', failure: details }), negativeTtlMs);
     }
     await lock?.release();
   }
@@ -299,7 +260,7 @@ export class AiCacheCore<A extends unknown[]> {
       return;
     }
     let raw: Buffer | undefined;
-    if (this.accepts(chunks)) {
+    if (this.writer.accepts(chunks)) {
       try {
         raw = serializeEntry({ kind: 'stream', chunks });
       } catch (error) {
@@ -307,55 +268,15 @@ export class AiCacheCore<A extends unknown[]> {
         emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'unserializable' });
       }
     }
-    await this.persist(key, 'stream', raw, ttlMs);
+    await this.writer.persist(key, 'stream', raw, ttlMs);
     await lock?.release();
     finish();
-  }
-
-  /** `shouldCache`, where a throwing predicate means "do not store". Emits the skip. */
-  private accepts(result: unknown): boolean {
-    if (safely(() => this.config.shouldCache(result))) return true;
-    emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'should-cache' });
-    return false;
-  }
-
-  /** Compresses and writes an entry; never throws (a cache that cannot store only costs a later miss). */
-  private async persist(key: string, kind: Entry['kind'], raw: Buffer | undefined, ttlMs: number): Promise<void> {
-    if (raw === undefined) return;
-    const { backend, maxSize, codec, compressAbove } = this.config;
-    if (raw.length > maxSize) {
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'too-large', rawBytes: raw.length });
-      debug('not storing %s: %d bytes is above maxSize %d', key, raw.length, maxSize);
-      return;
-    }
-    if (backend.isDown()) {
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-down' });
-      return;
-    }
-    try {
-      const { bytes, rawBytes } = await encodeEntry(kind, raw, { codec, compressAbove });
-      await backend.set(key, bytes, ttlMs);
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'store', rawBytes, storedBytes: bytes.length });
-      debug('stored %s: %d bytes raw, %d stored', key, rawBytes, bytes.length);
-    } catch (error) {
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-error' });
-      debug('store %s failed: %s', key, error);
-    }
   }
 }
 
 function found(outcome: Outcome, flight: Flight): Resolved {
   flight.finish();
   return { outcome, from: 'cache' };
-}
-
-function safely(predicate: () => boolean): boolean {
-  try {
-    return predicate() === true;
-  } catch (error) {
-    debug('predicate threw, treated as false: %s', error);
-    return false;
-  }
 }
 
 /** Turns an outcome into what the caller gets. */
