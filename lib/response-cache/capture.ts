@@ -114,7 +114,7 @@ export class ResponseCapture {
     this.endCallback = typeof cb === 'function' ? (cb as WriteCallback) : undefined;
     if (this.bytes > this.maxBytes) {
       this.overflow();
-      this.release(undefined);
+      this.res.end(this.endCallback);
       return;
     }
     this.onEnd(Buffer.concat(this.chunks, this.bytes));

@@ -172,12 +172,13 @@ async function store(ctx: RequestContext, shared: Shared, key: string, entry: Ca
   try {
     const encoded = await encodeEntry(entry, shared.config.compressAbove);
     const ttlMs = storageMs(entry);
-    await backend.set(key, encoded, ttlMs);
+    // Indexes first: an entry must never exist in Redis without the index entries that can drop it.
     const indexes = [routeIndexKey(entry.endpoint), pathIndexKey(entry.path), ...entry.tags.map(tagIndexKey)];
     await Promise.all([
       ...indexes.map((index) => backend.run(INDEX_ADD, [index], [key, ttlMs])),
       shared.hub.learnVary(entry.endpoint, entry.vary),
     ]);
+    await backend.set(key, encoded, ttlMs);
     if (shared.hub.invalidatedSince(ctx.seq, entry)) {
       // An invalidation arrived while we were writing: the entry may predate it.
       await backend.del(key);

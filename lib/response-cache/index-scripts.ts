@@ -26,7 +26,7 @@ return redis.call('ZCARD', KEYS[1])
     set.set(args[0] as string, now + ttl);
     for (const [member, expiresAt] of set) if (expiresAt <= now) set.delete(member);
     const remaining = store.pttl(indexKey);
-    store.set(indexKey, set, Math.max(ttl, remaining > 0 ? remaining : 0));
+    store.set(indexKey, set, Math.max(ttl, remaining));
     return set.size;
   },
 });
