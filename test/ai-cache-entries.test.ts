@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { AiCacheValueError, aiCache } from '../lib/ai-cache';
 import { type RedisClient, resolveBackend } from '../lib/redis';
 import { captureEvents, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
-import { sharedStandalone } from './support';
+import { sharedStandalone, waitFor } from './support';
 
 /** About `bytes` of recipe-like English text (compresses like a model's answer does). */
 function recipeText(bytes: number): string {
@@ -163,6 +163,26 @@ describe('aiCache() entries', () => {
         const after = aiCache({ redis: client, model, compression }, async (_q: string) => 'recomputed');
         expect(await after('q')).to.equal(text);
       }
+    });
+
+    it('should never answer from the decoded-entry memo once Redis holds other bytes', async () => {
+      let version = 1;
+      let inferences = 0;
+      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => {
+        inferences++;
+        return recipeText(4000).replace(/^./, String(version));
+      });
+      const key = suggest.keyFor('q');
+      const first = await suggest('q');
+      await storedEntry(client, key);
+      expect(await suggest('q')).to.equal(first); // decoded, now remembered
+      version = 2;
+      const second = await suggest.with({ refresh: true })('q');
+      expect(second).to.not.equal(first);
+      await waitFor(async () => (await suggest('q')) === second, { what: 'the new entry' });
+      await client.del(key);
+      expect(await suggest('q')).to.equal(second);
+      expect(inferences, 'a deleted entry is a miss, not a memo hit').to.equal(3);
     });
 
     it('should treat an entry that inflates beyond its announced size (a zip bomb) as a miss', async () => {
