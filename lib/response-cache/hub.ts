@@ -58,6 +58,7 @@ export class CacheHub {
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
   private readonly fillWaiters = new Map<string, Set<() => void>>();
   private readonly varySpecs = new Map<string, { names: string[]; at: number }>();
+  private readonly varyReads = new Map<string, Promise<string[]>>();
   private subscribing: Promise<void> | undefined;
   /** True once the invalidation channel is subscribed: only then may a process-local copy be trusted. */
   subscribed = false;
@@ -96,8 +97,24 @@ export class CacheHub {
   async varySpec(endpoint: string): Promise<string[]> {
     const known = this.varySpecs.get(endpoint);
     if (known && Date.now() - known.at < VARY_SPEC_REFRESH_MS) return known.names;
+    let pending = this.varyReads.get(endpoint);
+    if (!pending) {
+      // Concurrent first requests of an endpoint share one read.
+      pending = this.readVarySpec(endpoint).finally(() => this.varyReads.delete(endpoint));
+      this.varyReads.set(endpoint, pending);
+    }
+    return pending;
+  }
+
+  private async readVarySpec(endpoint: string): Promise<string[]> {
     const stored = await this.backend.get(varySpecKey(endpoint));
-    const names = stored ? (JSON.parse(stored.toString('utf8')) as string[]) : [];
+    let names: string[] = [];
+    try {
+      const parsed: unknown = stored ? JSON.parse(stored.toString('utf8')) : [];
+      if (Array.isArray(parsed)) names = parsed.filter((name): name is string => typeof name === 'string');
+    } catch {
+      debug('unreadable vary spec for %s: ignored', endpoint);
+    }
     this.varySpecs.set(endpoint, { names, at: Date.now() });
     return names;
   }
