@@ -166,22 +166,25 @@ describe('aiCache() entries', () => {
     });
 
     it('should never answer from the decoded-entry memo once Redis holds other bytes', async () => {
-      let version = 1;
+      const model = uniqueModel();
       let inferences = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => {
-        inferences++;
-        return recipeText(4000).replace(/^./, String(version));
-      });
-      const key = suggest.keyFor('q');
-      const first = await suggest('q');
-      await storedEntry(client, key);
-      expect(await suggest('q')).to.equal(first); // decoded, now remembered
-      version = 2;
-      const second = await suggest.with({ refresh: true })('q');
+      const make = (version: number) =>
+        aiCache({ redis: client, model }, async (_q: string) => {
+          inferences++;
+          return recipeText(4000).replace(/^./, String(version));
+        });
+      const reader = make(1);
+      const key = reader.keyFor('q');
+      const first = await reader('q');
+      const firstBytes = await storedEntry(client, key);
+      expect(await reader('q')).to.equal(first); // decoded from Redis, now remembered
+      // Another instance overwrites the entry.
+      const second = await make(2).with({ refresh: true })('q');
       expect(second).to.not.equal(first);
-      await waitFor(async () => (await suggest('q')) === second, { what: 'the new entry' });
+      await waitFor(async () => !(await client.getBuffer(key))?.equals(firstBytes), { what: 'the new entry' });
+      expect(await reader('q')).to.equal(second);
       await client.del(key);
-      expect(await suggest('q')).to.equal(second);
+      expect(await reader('q')).to.equal(first.replace(/^./, '1'));
       expect(inferences, 'a deleted entry is a miss, not a memo hit').to.equal(3);
     });
 
