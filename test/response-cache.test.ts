@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
+import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import type { RedisClient } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
 import {
@@ -206,6 +207,32 @@ describe('responseCache()', () => {
       expectMiss(await request(app).get(path));
       expectHit(await request(app).get(path));
       expect(origin.calls).to.equal(1);
+    });
+  });
+
+  describe('events', () => {
+    it("should report miss, store, hit, skip and bypass with cache: 'api'", async () => {
+      const path = uniquePath('events');
+      const events: MiddlewareEvent[] = [];
+      const stop = onEvent((event) => events.push(event));
+      try {
+        const { app } = createApp({ redis, name: 'events-endpoint' }, path, (req, res, call) => {
+          if (req.query.cookie) res.cookie('a', 'b');
+          res.json({ call });
+        });
+        await request(app).get(path);
+        await waitFor(() => events.some((e) => e.kind === 'cache' && e.outcome === 'store'), { what: 'store event' });
+        await request(app).get(path);
+        await request(app).get(`${path}?cookie=1`);
+        await request(app).get(path).set('Cache-Control', 'no-store');
+      } finally {
+        stop();
+      }
+      const outcomes = events.flatMap((e) => (e.kind === 'cache' && e.cache === 'api' ? [e.outcome] : []));
+      expect(outcomes).to.include.members(['miss', 'store', 'hit', 'skip', 'bypass']);
+      const skip = events.find((e) => e.kind === 'cache' && e.outcome === 'skip');
+      expect(skip && 'reason' in skip ? skip.reason : '').to.match(/cookie/);
+      expect(await entryKeysOf(redis, 'events-endpoint')).to.have.length(1);
     });
   });
 
@@ -639,6 +666,39 @@ describe('responseCache()', () => {
       expect(commands.map((c) => c.toUpperCase())).to.not.include.members(['KEYS', 'SCAN']);
       expect(await b.cache.invalidate({ tags: ['recipes'] })).to.be.greaterThan(0);
       expectMiss(await request(a.app).get(`${base}/2`));
+    });
+
+    it('should also drop the same-origin Location of a successful POST', async () => {
+      const base = uniquePath('location');
+      const app = express();
+      const cache = responseCache({ redis, localTtl: 0 });
+      let calls = 0;
+      app.get(`${base}/items/:id`, cache, (_req, res) => {
+        calls += 1;
+        res.json({ calls });
+      });
+      app.post(`${base}/items`, cache, (_req, res) => {
+        res.status(201).location(`${base}/items/7`).json({ id: 7 });
+      });
+      await request(app).get(`${base}/items/7`);
+      await stored(`${base}/items/:id`);
+      await request(app).post(`${base}/items`).expect(201);
+      await waitFor(async () => (await entryKeysOf(redis, `${base}/items/:id`)).length === 0, {
+        what: 'Location invalidation',
+      });
+      expect(calls).to.equal(1);
+    });
+
+    it('should not serve an entry older than the request max-age', async () => {
+      const path = uniquePath('reqmaxage');
+      const { app, origin } = createApp({ redis, ttl: '1m', localTtl: 0 }, path, jsonCall);
+      const started = Date.now();
+      await request(app).get(path);
+      await stored(path);
+      await waitFor(() => Date.now() - started > 1100, { what: 'the entry to be over 1 s old' });
+      expectHit(await request(app).get(path).set('Cache-Control', 'max-age=60'));
+      expectMiss(await request(app).get(path).set('Cache-Control', 'max-age=1'));
+      expect(origin.calls).to.equal(2);
     });
 
     it('should drop every response of a route', async () => {
