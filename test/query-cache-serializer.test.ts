@@ -32,7 +32,7 @@ function richRows() {
 
 /** What comes back: a `Uint8Array` is returned as a `Buffer`. */
 function expected(rows: ReturnType<typeof richRows>) {
-  return rows.map((row) => ('bytes' in row ? { ...row, bytes: Buffer.from(row.bytes) } : row));
+  return rows.map((row) => (row.bytes instanceof Uint8Array ? { ...row, bytes: Buffer.from(row.bytes) } : row));
 }
 
 describe('queryCache() serializer', () => {
