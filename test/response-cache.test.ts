@@ -71,6 +71,20 @@ describe('responseCache()', () => {
       expect(origin.calls).to.equal(1);
     });
 
+    it('should not replay headers an outer middleware set for the first request', async () => {
+      const path = uniquePath('preset');
+      let id = 0;
+      const requestId: express.RequestHandler = (_req, res, next) => {
+        res.setHeader('X-Request-Id', `req-${++id}`);
+        next();
+      };
+      const { app } = createApp({ redis }, path, jsonCall, { before: [requestId] });
+      expect((await request(app).get(path)).headers['x-request-id']).to.equal('req-1');
+      const hit = await request(app).get(path);
+      expectHit(hit);
+      expect(hit.headers['x-request-id']).to.equal('req-2');
+    });
+
     it('should key by api:{route pattern}:<params_hash>', async () => {
       const base = uniquePath('pattern');
       const { app } = createApp({ redis, localTtl: 0 }, `${base}/:id`, jsonCall);

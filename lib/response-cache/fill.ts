@@ -22,6 +22,8 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
 export function fill(ctx: RequestContext, shared: Shared, lockKey: string | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
+  // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
+  const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
   for (const name of CONDITIONAL_HEADERS) delete req.headers[name];
   let overflowed = false;
   const capture = new ResponseCapture(
@@ -29,7 +31,7 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
     shared.config.maxBodySize,
     (body) => {
       try {
-        finish(ctx, shared, capture, body, conditional, lockKey);
+        finish(ctx, shared, capture, body, conditional, preset, lockKey);
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -61,6 +63,7 @@ function finish(
   capture: ResponseCapture,
   body: Buffer,
   conditional: Request['headers'],
+  preset: ReadonlyMap<string, string>,
   lockKey: string | undefined,
 ): void {
   const { req, res } = ctx;
@@ -99,6 +102,7 @@ function finish(
     for (const [name, value] of Object.entries(res.getHeaders())) {
       if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
         continue;
+      if (preset.get(name) === JSON.stringify(value)) continue;
       headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
     const varyValues: Record<string, string | null> = {};
