@@ -167,6 +167,10 @@ describe('aiCache()', () => {
       );
       expect(suggest.keyFor({ model: 'gpt-4o', q: 'x' })).to.match(/^ai:gpt-4o:[0-9a-f]{32}$/);
       expect(suggest.keyFor({ model: 'evil:{x}', q: 'x' })).to.match(/^ai:evil%3A%7Bx%7D:[0-9a-f]{32}$/);
+      expect(() => suggest.keyFor({ model: '', q: 'x' })).to.throw(
+        TypeError,
+        /^model option function must return a non-empty string; returned ""/,
+      );
     });
 
     it('should keep namespaces apart, also when given per call', async () => {

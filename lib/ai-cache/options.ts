@@ -95,8 +95,15 @@ export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConf
   const model = o.model;
   let modelOf: (args: A) => string;
   if (typeof model === 'string' && model.trim() !== '') modelOf = () => model;
-  else if (typeof model === 'function') modelOf = (args) => model(...args);
-  else {
+  else if (typeof model === 'function') {
+    modelOf = (args) => {
+      const name: unknown = model(...args);
+      if (typeof name !== 'string' || name === '') {
+        throw new TypeError(`model option function must return a non-empty string; returned ${describe(name)}`);
+      }
+      return name;
+    };
+  } else {
     throw new TypeError(
       `model option must be a non-empty string or a function of the arguments returning one; received ${describe(model)}`,
     );
