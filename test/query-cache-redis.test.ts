@@ -1,0 +1,177 @@
+import { expect } from 'chai';
+import calculateSlot from 'cluster-key-slot';
+import { type MiddlewareEvent, onEvent } from '../lib/common/events';
+import { type QueryCache, QueryInvalidationError, queryCache } from '../lib/query-cache';
+import { dbKey, type RedisClient } from '../lib/redis';
+import { countingLoader, heldLoader, queryOf, uniqueTable } from './fixtures/query-cache-helpers';
+import { type RedisNode, Standalone, sharedCluster, sharedStandalone, waitFor } from './support';
+
+/** Total commands a node has executed (every cmdstat_* except INFO itself). */
+async function commandCount(node: RedisNode): Promise<{ total: number; byCommand: Record<string, number> }> {
+  const stats = await node.info('commandstats');
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [field, value] of Object.entries(stats)) {
+    if (!field.startsWith('cmdstat_') || field === 'cmdstat_info') continue;
+    const calls = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+    byCommand[field.slice('cmdstat_'.length)] = calls;
+    total += calls;
+  }
+  return { total, byCommand };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => expect.fail('resolved'),
+    (error: Error) => error,
+  );
+}
+
+describe('queryCache() against Redis at scale and under failure', () => {
+  describe('with 10 000 cached queries', () => {
+    it('should make them all misses with one invalidation of bounded Redis work', async function () {
+      this.timeout(60_000);
+      const redis = await sharedStandalone();
+      const q = queryCache({ redis: redis.client() });
+      const recipes = uniqueTable('recipes');
+      const loader = countingLoader((call) => call);
+      const everyQuery = async () => {
+        for (let start = 0; start < 10_000; start += 1000) {
+          await Promise.all(Array.from({ length: 1000 }, (_, i) => q.get(queryOf([recipes], start + i), loader)));
+        }
+      };
+      try {
+        await everyQuery();
+        expect(loader.calls).to.equal(10_000);
+        await q.get(queryOf([recipes], 4321), loader);
+        expect(loader.calls).to.equal(10_000);
+
+        const before = await commandCount(redis.node);
+        await q.invalidate(recipes);
+        const after = await commandCount(redis.node);
+        const used = Object.entries(after.byCommand)
+          .map(([command, calls]) => [command, calls - (before.byCommand[command] ?? 0)] as const)
+          .filter(([, calls]) => calls > 0);
+        // One EVALSHA (its SET counts too) and one PUBLISH: nothing that grows with the number of entries.
+        expect(after.total - before.total, JSON.stringify(used)).to.be.at.most(4);
+        expect(used.map(([command]) => command)).to.not.include.members(['keys', 'scan', 'del', 'unlink']);
+
+        await everyQuery();
+        expect(loader.calls).to.equal(20_000);
+      } finally {
+        await q.close();
+      }
+    });
+  });
+
+  describe('when Redis is stopped', () => {
+    let redis: Standalone;
+    let client: RedisClient;
+    let q: QueryCache;
+    before(async () => {
+      redis = await Standalone.start();
+      client = redis.client({ commandTimeout: '200ms' });
+      q = queryCache({ redis: client, redisTimeout: '200ms' });
+    });
+    after(async () => {
+      await q.close();
+      await redis.stop();
+    });
+
+    it('should run the loader, report bypass and reject invalidate() with E_QUERY_INVALIDATION', async () => {
+      const recipes = uniqueTable('recipes');
+      const loader = countingLoader((call) => call);
+      await q.get(queryOf([recipes]), loader);
+      await redis.node.kill();
+
+      const events: MiddlewareEvent[] = [];
+      const off = onEvent((event) => {
+        if (event.kind === 'cache') events.push(event);
+      });
+      try {
+        expect(await q.get(queryOf([recipes]), loader)).to.equal(2);
+      } finally {
+        off();
+      }
+      expect(events).to.deep.include({ kind: 'cache', cache: 'db', outcome: 'bypass', reason: 'redis-unavailable' });
+
+      const error = await rejection(q.invalidate(recipes));
+      expect(error).to.be.instanceOf(QueryInvalidationError);
+      expect(error).to.include({ code: 'E_QUERY_INVALIDATION' });
+      expect(q.pendingInvalidations()).to.deep.equal([recipes]);
+      expect(await q.write(recipes, () => 'written')).to.equal('written');
+
+      await redis.node.restart();
+      await waitFor(() => q.pendingInvalidations().length === 0, { what: 'the invalidation retry to succeed' });
+      expect(await q.get(queryOf([recipes]), loader)).to.equal(3);
+      expect(await q.get(queryOf([recipes]), loader)).to.equal(3);
+    });
+
+    it('should never serve an entry a failed invalidation should have dropped, here or on another instance', async () => {
+      const recipes = uniqueTable('recipes');
+      const other = queryCache({ redis: redis.client({ commandTimeout: '200ms' }), redisTimeout: '200ms' });
+      try {
+        await waitFor(async () => (await client.ping()) === 'PONG', { what: 'Redis to answer' });
+        const loader = countingLoader((call) => call);
+        await q.get(queryOf([recipes]), loader);
+        expect(await other.get(queryOf([recipes]), loader)).to.equal(1);
+
+        redis.node.freeze();
+        try {
+          expect(await rejection(q.invalidate(recipes))).to.include({ code: 'E_QUERY_INVALIDATION' });
+        } finally {
+          redis.node.resume();
+        }
+        // Redis still holds the old entry and generation: this process must not serve it.
+        expect(await q.get(queryOf([recipes]), loader)).to.equal(2);
+
+        await waitFor(() => q.pendingInvalidations().length === 0, { what: 'the invalidation retry to succeed' });
+        expect(await other.get(queryOf([recipes]), loader)).to.equal(3);
+        expect(await q.get(queryOf([recipes]), loader)).to.equal(3);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('on Redis Cluster', function () {
+    this.timeout(60_000);
+    let q: QueryCache;
+    let other: QueryCache;
+    before(async () => {
+      const cluster = await sharedCluster();
+      q = queryCache({ redis: cluster.client() });
+      other = queryCache({ redis: cluster.client() });
+    });
+    after(async () => {
+      await q.close();
+      await other.close();
+    });
+
+    it('should cache, share and invalidate queries over tables in different slots', async () => {
+      const recipes = uniqueTable('recipes');
+      let ratings = uniqueTable('ratings');
+      while (calculateSlot(dbKey(ratings, 'gen')) === calculateSlot(dbKey(recipes, 'gen'))) {
+        ratings = uniqueTable('ratings');
+      }
+      const loader = countingLoader((call) => call);
+      await q.get(queryOf([recipes, ratings]), loader);
+      expect(await other.get(queryOf([recipes, ratings]), loader)).to.equal(1);
+      await other.invalidate(ratings);
+      expect(await q.get(queryOf([recipes, ratings]), loader)).to.equal(2);
+      await q.write([recipes], () => undefined);
+      expect(await other.get(queryOf([recipes, ratings]), loader)).to.equal(3);
+    });
+
+    it('should close the stale-set race', async () => {
+      const recipes = uniqueTable('recipes');
+      const held = heldLoader<string>();
+      const pending = q.get(queryOf([recipes, 'tags']), held.load);
+      await held.started;
+      await other.invalidate(recipes);
+      held.finish('old');
+      await pending;
+      expect(await q.get(queryOf([recipes, 'tags']), async () => 'new')).to.equal('new');
+    });
+  });
+});
