@@ -188,6 +188,20 @@ describe('aiCache() entries', () => {
       expect(inferences, 'a deleted entry is a miss, not a memo hit').to.equal(3);
     });
 
+    it('should give every hit its own copy of an object result, also from the decoded-entry memo', async () => {
+      const answer = { text: recipeText(4000), tags: ['quick'] };
+      const model = uniqueModel();
+      const writer = aiCache({ redis: client, model }, async (_q: string) => answer);
+      await writer('q');
+      await storedEntry(client, writer.keyFor('q'));
+      const reader = aiCache({ redis: client, model }, async (_q: string) => ({ text: 'miss', tags: [] as string[] }));
+      const first = await reader('q');
+      first.tags.push('mutated by a caller');
+      const second = await reader('q');
+      expect(second).to.deep.equal(answer);
+      expect(second).to.not.equal(first);
+    });
+
     it('should treat an entry that inflates beyond its announced size (a zip bomb) as a miss', async () => {
       const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => 'computed');
       const key = suggest.keyFor('q');

@@ -79,16 +79,30 @@ export async function encodeEntry(
   return { bytes: Buffer.concat([header, payload], HEADER_BYTES + payload.length), rawBytes: raw.length, codec };
 }
 
-/** Whether stored bytes are a compressed string entry (the kind worth remembering decoded). */
-export function isCompressedString(bytes: Buffer): boolean {
-  return bytes.length >= HEADER_BYTES && bytes[0] === MAGIC && bytes[1] !== 0 && bytes[2] === KIND_BYTE.string;
+/** Whether stored bytes are a compressed string or value entry (the kinds worth remembering as text). */
+export function isCompressedText(bytes: Buffer): boolean {
+  return (
+    bytes.length >= HEADER_BYTES &&
+    bytes[0] === MAGIC &&
+    bytes[1] !== 0 &&
+    (bytes[2] === KIND_BYTE.string || bytes[2] === KIND_BYTE.value)
+  );
+}
+
+/** Parses the text of a string or value entry (as kept by a reader's memo). */
+export function parseText(kind: 'string' | 'value', text: string): unknown {
+  return kind === 'string' ? text : decodeValue(text);
 }
 
 /**
  * Decodes a stored entry. Returns a reason string instead of an entry when the bytes are not a valid
  * entry, claim more than `maxRawBytes`, or decompress to more than they claim (a "zip bomb").
  */
-export async function decodeEntry(bytes: Buffer, maxRawBytes: number): Promise<Entry | string> {
+export async function decodeEntry(
+  bytes: Buffer,
+  maxRawBytes: number,
+  onText?: (kind: 'string' | 'value', text: string) => void,
+): Promise<Entry | string> {
   if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) return 'not an aiCache entry';
   const codec = CODEC_OF_BYTE[bytes[1] as number];
   const kind = KIND_OF_BYTE[bytes[2] as number];
@@ -104,23 +118,23 @@ export async function decodeEntry(bytes: Buffer, maxRawBytes: number): Promise<E
   }
   if (raw.length !== rawLength) return `decompressed to ${raw.length} bytes, header says ${rawLength}`;
   try {
+    if (kind === 'string' || kind === 'value') {
+      const text = raw.toString('utf8');
+      const entry: Entry = kind === 'string' ? { kind, value: text } : { kind, value: decodeValue(text) };
+      if (codec !== 'none') onText?.(kind, text);
+      return entry;
+    }
     return parsePayload(kind, raw);
   } catch (error) {
     return `cannot parse (${(error as Error).message})`;
   }
 }
 
-function parsePayload(kind: Entry['kind'], raw: Buffer): Entry {
-  switch (kind) {
-    case 'string':
-      return { kind, value: raw.toString('utf8') };
-    case 'value':
-      return { kind, value: decodeValue(raw.toString('utf8')) };
-    case 'failure':
-      return { kind, failure: JSON.parse(raw.toString('utf8')) as { name: string; message: string; code?: string } };
-    case 'stream':
-      return { kind, chunks: parseChunks(raw) };
+function parsePayload(kind: 'stream' | 'failure', raw: Buffer): Entry {
+  if (kind === 'failure') {
+    return { kind, failure: JSON.parse(raw.toString('utf8')) as { name: string; message: string; code?: string } };
   }
+  return { kind, chunks: parseChunks(raw) };
 }
 
 function compress(codec: Exclude<Codec, 'none'>, raw: Buffer): Promise<Buffer> {

@@ -3,17 +3,18 @@ import { LRUCache } from 'lru-cache';
 import { debugFor, warnOnce } from '../common/log';
 import type { Backend } from '../redis';
 import type { Outcome } from './core';
-import { decodeEntry, isCompressedString } from './entry';
+import { decodeEntry, isCompressedText, parseText } from './entry';
 
 const debug = debugFor('ai-cache');
 
 /** Reads entries of one cached function. */
 export class EntryReader {
   /**
-   * Compressed string entries decoded recently, with the exact bytes they came from. A hit still reads
-   * Redis; only when it returns the same bytes is the decompression skipped (strings are immutable).
+   * The text of compressed string and value entries decoded recently, with the exact bytes it came from.
+   * A hit still reads Redis; only when it returns the same bytes is the decompression skipped. Values
+   * are parsed from the text on every hit, so no two callers ever share (and mutate) one object.
    */
-  private readonly decoded: LRUCache<string, { bytes: Buffer; value: string }> | undefined;
+  private readonly decoded: LRUCache<string, { bytes: Buffer; kind: 'string' | 'value'; text: string }> | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -23,7 +24,7 @@ export class EntryReader {
     if (decodedCacheBytes > 0) {
       this.decoded = new LRUCache({
         maxSize: decodedCacheBytes,
-        sizeCalculation: (item) => item.bytes.length + item.value.length * 2 || 1,
+        sizeCalculation: (item) => item.bytes.length + item.text.length * 2 || 1,
       });
     }
   }
@@ -38,9 +39,14 @@ export class EntryReader {
       return 'error';
     }
     if (!bytes) return undefined;
-    const memo = this.decoded && isCompressedString(bytes) ? this.decoded.get(key) : undefined;
-    if (memo?.bytes.equals(bytes)) return { kind: 'value', value: memo.value };
-    const entry = await decodeEntry(bytes, this.maxSize);
+    const memo = this.decoded && isCompressedText(bytes) ? this.decoded.get(key) : undefined;
+    if (memo?.bytes.equals(bytes)) return { kind: 'value', value: parseText(memo.kind, memo.text) };
+    const decoded = this.decoded;
+    const entry = await decodeEntry(
+      bytes,
+      this.maxSize,
+      decoded && ((kind, text) => decoded.set(key, { bytes, kind, text })),
+    );
     if (typeof entry === 'string') {
       warnOnce('AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
       debug('unusable entry %s: %s', key, entry);
@@ -48,8 +54,6 @@ export class EntryReader {
     }
     switch (entry.kind) {
       case 'string':
-        if (this.decoded && isCompressedString(bytes)) this.decoded.set(key, { bytes, value: entry.value });
-        return { kind: 'value', value: entry.value };
       case 'value':
         return { kind: 'value', value: entry.value };
       case 'stream':
