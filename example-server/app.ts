@@ -1,11 +1,17 @@
 // createApp(): the example recipe API with every middleware mounted, built from a Redis client and a database.
+import { randomBytes } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import { aiCache } from '../lib/ai-cache';
+import { queryCache } from '../lib/query-cache';
+import { rateLimit } from '../lib/rate-limit';
 import type { RedisClient } from '../lib/redis';
+import { sessions } from '../lib/sessions';
 import { prepareDatabase, type SqlDatabase } from './db';
-import { standInModel } from './model';
+import { MODEL_NAME, standInModel } from './model';
 import { type AppMetrics, createAppMetrics } from './observability';
 import { notFound, problemHandler } from './problem';
 import { aiRoutes } from './routes/ai';
+import { authRoutes } from './routes/auth';
 import { opsRoutes } from './routes/ops';
 import { recipeRoutes } from './routes/recipes';
 
@@ -15,6 +21,11 @@ export interface CreateAppOptions {
   redis?: RedisClient;
   /** The SQL database (better-sqlite3); tables are created and seeded when missing. */
   db: SqlDatabase;
+  /**
+   * Secret(s) signing the session cookie; every instance behind one load balancer needs the same.
+   * @default a random secret per process (sessions then do not survive a restart)
+   */
+  sessionSecret?: string | string[];
   /** How long one call of the stand-in model takes, in ms. @default 300 */
   modelDelayMs?: number;
   /** Express `trust proxy` setting (which `X-Forwarded-For` hops to believe for the client IP). @default false */
@@ -42,25 +53,38 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const metrics = createAppMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const model = standInModel({ delayMs: options.modelDelayMs ?? 300, onCall: metrics.countModelCall });
 
+  // One line each: the library's middlewares, all on the same Redis client (or all in memory).
+  const session = sessions({ redis, secret: options.sessionSecret ?? randomBytes(32).toString('hex') });
+  const globalLimit = rateLimit({ redis, name: 'global', windows: { '1m': 100, '1h': 1000, '1d': 10_000 } });
+  const aiLimit = rateLimit({ redis, windows: { '1m': 10, '1h': 100, '1d': 500 } });
+  const queries = queryCache({ redis, tables: { recipes: '10m' } });
+  const suggest = aiCache({ redis, model: MODEL_NAME, ttl: '1h' }, model);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
+  app.set('db', db);
   app.use(metrics.requestTimer);
   app.use(express.json({ limit: '32kb' }));
 
+  app.use(session);
+  app.use(globalLimit);
+
   app.use(opsRoutes(redis, metrics));
+  app.use(authRoutes(db));
   app.use(
     recipeRoutes({
       db,
-      cachedQuery: async (_query, load) => load(),
-      write: async (run) => run(),
+      cachedQuery: (query, load) => queries.get(query, load),
+      write: (run) => queries.write(['recipes'], run),
       listCache: passThrough,
       itemCache: passThrough,
     }),
   );
-  app.use(aiRoutes({ suggest: model, limit: passThrough }));
+  app.use(aiRoutes({ suggest, limit: aiLimit }));
 
   app.use(notFound);
+  app.use(sessions.errorHandler());
   app.use(problemHandler(options.logError ?? ((error) => console.error(error))));
 
   return {
@@ -68,6 +92,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     metrics,
     close: async () => {
       metrics.close();
+      session.close();
+      await queries.close();
     },
   };
 }

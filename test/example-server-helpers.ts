@@ -11,7 +11,7 @@ export function buildApp(redis: RedisClient | undefined, options: Partial<Create
     redis,
     db: openDatabase(':memory:'),
     modelDelayMs: 100,
-    trustProxy: true,
+    trustProxy: 1,
     defaultMetrics: false,
     logError: () => undefined,
     ...options,
