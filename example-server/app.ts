@@ -56,7 +56,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   // One line each: the library's middlewares, all on the same Redis client (or all in memory).
   const session = sessions({ redis, secret: options.sessionSecret ?? randomBytes(32).toString('hex') });
   const globalLimit = rateLimit({ redis, name: 'global', windows: { '1m': 100, '1h': 1000, '1d': 10_000 } });
-  const aiLimit = rateLimit({ redis, windows: { '1m': 10, '1h': 100, '1d': 500 } });
+  // Named as its route, so keys read rate:{<user>|/ai/suggest}:1m and metrics say limiter="/ai/suggest".
+  const aiLimit = rateLimit({ redis, name: '/ai/suggest', windows: { '1m': 10, '1h': 100, '1d': 500 } });
   const queries = queryCache({ redis, tables: { recipes: '10m' } });
   const suggest = aiCache({ redis, model: MODEL_NAME, ttl: '1h' }, model);
 

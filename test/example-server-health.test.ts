@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import type { ExampleApp } from '../example-server/app';
+import { buildApp, expectProblem, uniqueIp } from './example-server-helpers';
+import { Standalone, waitFor } from './support';
+
+describe('example server when its Redis goes down', function () {
+  this.timeout(30_000);
+  let redis: Standalone;
+  let example: ExampleApp;
+  let ip: string;
+  before(async () => {
+    redis = await Standalone.start();
+    example = buildApp(redis.client());
+  });
+  beforeEach(() => {
+    ip = uniqueIp();
+  });
+  after(async () => {
+    await example.close();
+    await redis.stop();
+  });
+
+  function client(): request.Agent {
+    return request.agent(example.app).set('X-Forwarded-For', ip);
+  }
+
+  it("should answer GET /health 200 { redis: 'ok' }, then 503 { redis: 'down' } while Redis is stopped, then ok again", async () => {
+    expect((await client().get('/health').expect(200)).body).to.deep.equal({ redis: 'ok' });
+    await redis.node.kill();
+    try {
+      const down = await client().get('/health').expect(503);
+      expect(down.body).to.deep.equal({ redis: 'down' });
+      expect(down.headers['content-type']).to.match(/^application\/json/);
+    } finally {
+      await redis.node.restart();
+    }
+    await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok after restart' });
+  });
+
+  it("should answer 503 { redis: 'down' } while Redis is frozen (no answer at all)", async () => {
+    redis.node.freeze();
+    try {
+      const res = await client().get('/health').expect(503);
+      expect(res.body).to.deep.equal({ redis: 'down' });
+    } finally {
+      redis.node.resume();
+    }
+    await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok after resume' });
+  });
+
+  describe('while Redis is down', () => {
+    before(() => redis.node.kill());
+    after(async () => {
+      await redis.node.restart();
+      await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok' });
+    });
+
+    it('should still serve and update recipes from the database (caches fail open)', async () => {
+      expect((await client().get('/recipes/1').expect(200)).body.recipe.id).to.equal(1);
+      await client().get('/recipes?cuisine=french').expect(200);
+      await client().put('/recipes/1').send({ minutes: 26 }).expect(200);
+    });
+
+    it('should still answer suggestions from the model', async () => {
+      const res = await client()
+        .post('/ai/suggest')
+        .send({ ingredients: ['down'] })
+        .expect(200);
+      expect(res.body.suggestions).to.have.length(3);
+    });
+
+    it('should answer a login with 503 problem+json and Retry-After (sessions unavailable)', async () => {
+      const res = await client().post('/auth/login').send({ username: 'nobody' });
+      expectProblem(res, 503);
+      expect(res.headers['retry-after']).to.equal('1');
+    });
+  });
+});
