@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createRedis } from '../lib/redis';
 import { Standalone, sharedCluster, sharedStandalone, waitFor } from './support';
 import {
   type Backend,
@@ -100,6 +101,19 @@ describe('backends', () => {
       const client = (await sharedStandalone()).client();
       expect(resolveBackend({ redis: client })).to.equal(resolveBackend({ redis: client, redisTimeout: 500 }));
       expect(resolveBackend({ redis: client })).to.be.instanceOf(RedisBackend);
+    });
+  });
+
+  describe('Redis backend subscriber connection', () => {
+    it('should close the connection it opened when the application quits its client', async () => {
+      const redis = await sharedStandalone();
+      const client = createRedis(redis.url);
+      const backend = new RedisBackend(client, 500);
+      await backend.subscribe(key('quit'), () => undefined);
+      const subscriber = (backend as unknown as { subscriber: { status: string } }).subscriber;
+      expect(subscriber.status).to.equal('ready');
+      await client.quit();
+      await waitFor(() => subscriber.status === 'end', { what: 'the subscriber connection to end' });
     });
   });
 

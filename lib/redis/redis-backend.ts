@@ -135,6 +135,9 @@ export class RedisBackend implements Backend {
         for (const listener of this.listeners.get(channel) ?? []) listener(message);
       });
       this.subscriber = subscriber;
+      // The application owns the client: when it quits, the connection we opened beside it goes too,
+      // so nothing of ours keeps the process alive.
+      this.client.once('end', () => void this.close());
     }
     return this.subscriber;
   }
