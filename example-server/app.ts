@@ -1,10 +1,12 @@
 // createApp(): the example recipe API with every middleware mounted, built from a Redis client and a database.
 import { randomBytes } from 'node:crypto';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import { aiCache } from '../lib/ai-cache';
+import { messageOf } from '../lib/common/errors';
 import { queryCache } from '../lib/query-cache';
 import { rateLimit } from '../lib/rate-limit';
 import type { RedisClient } from '../lib/redis';
+import { responseCache } from '../lib/response-cache';
 import { sessions } from '../lib/sessions';
 import { prepareDatabase, type SqlDatabase } from './db';
 import { MODEL_NAME, standInModel } from './model';
@@ -32,6 +34,8 @@ export interface CreateAppOptions {
   trustProxy?: boolean | number | string;
   /** Where unexpected errors are logged (never sent to clients). @default console.error */
   logError?: (error: unknown) => void;
+  /** Where degraded-but-served situations are logged. @default console.warn */
+  logWarning?: (message: string) => void;
   /** Also export Node.js process metrics (`process_*`, `nodejs_*`) on /metrics. @default true */
   defaultMetrics?: boolean;
 }
@@ -44,11 +48,10 @@ export interface ExampleApp {
   close(): Promise<void>;
 }
 
-const passThrough: RequestHandler = (_req, _res, next) => next();
-
 /** Builds the example app. Mount order: sessions → rate limit → response cache → routes. */
 export function createApp(options: CreateAppOptions): ExampleApp {
   const { redis, db } = options;
+  const logWarning = options.logWarning ?? ((message: string) => console.warn(`[example] ${message}`));
   prepareDatabase(db);
   const metrics = createAppMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const model = standInModel({ delayMs: options.modelDelayMs ?? 300, onCall: metrics.countModelCall });
@@ -59,6 +62,14 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   // Named as its route, so keys read rate:{<user>|/ai/suggest}:1m and metrics say limiter="/ai/suggest".
   const aiLimit = rateLimit({ redis, name: '/ai/suggest', windows: { '1m': 10, '1h': 100, '1d': 500 } });
   const queries = queryCache({ redis, tables: { recipes: '10m' } });
+  // The recipe routes answer the same to everyone: a session cookie must not stop them from being cached.
+  const listCache = responseCache({ redis, ttl: '5m', tags: () => ['recipe-list'], ignoreCookies: true });
+  const itemCache = responseCache({
+    redis,
+    ttl: '5m',
+    tags: (req) => [`recipe:${req.params.id}`],
+    ignoreCookies: true,
+  });
   const suggest = aiCache({ redis, model: MODEL_NAME, ttl: '1h' }, model);
 
   const app = express();
@@ -77,9 +88,18 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     recipeRoutes({
       db,
       cachedQuery: (query, load) => queries.get(query, load),
-      write: (run) => queries.write(['recipes'], run),
-      listCache: passThrough,
-      itemCache: passThrough,
+      write: async (run, id) => {
+        // The cached queries first (after the write succeeded), then the responses built from them.
+        const result = await queries.write(['recipes'], run);
+        await itemCache.invalidate({ tags: ['recipe-list', `recipe:${id}`] }).catch((error: unknown) => {
+          logWarning(
+            `cached responses of recipe ${id} not invalidated (they expire within 5 min): ${messageOf(error)}`,
+          );
+        });
+        return result;
+      },
+      listCache,
+      itemCache,
     }),
   );
   app.use(aiRoutes({ suggest, limit: aiLimit }));

@@ -1,7 +1,7 @@
 // startServer(): reads the environment, opens Redis and the database, listens, and stops cleanly.
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { RedisClient } from '../lib/redis';
+import { type RedisClient, resolveBackend } from '../lib/redis';
 import { createApp } from './app';
 import { connectRedis } from './connect';
 import { openDatabase } from './db';
@@ -50,7 +50,11 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
         server.closeIdleConnections();
       });
       await example.close();
-      if (redis) await redis.quit().catch(() => redis.disconnect());
+      if (redis) {
+        // The pub/sub connection the caches share (responseCache and aiCache have no close() of their own yet).
+        await resolveBackend({ redis }).close();
+        await redis.quit().catch(() => redis.disconnect());
+      }
       db.close();
     })();
     return stopping;

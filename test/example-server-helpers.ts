@@ -14,6 +14,7 @@ export function buildApp(redis: RedisClient | undefined, options: Partial<Create
     trustProxy: 1,
     defaultMetrics: false,
     logError: () => undefined,
+    logWarning: () => undefined,
     ...options,
   });
 }

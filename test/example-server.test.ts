@@ -129,6 +129,60 @@ describe('example server (on Redis)', function () {
     });
   });
 
+  describe('response cache on the recipe routes', () => {
+    it('should answer a miss, then a hit with ETag, Age and Cache-Control max-age of at most 5 minutes', async () => {
+      const miss = await client().get('/recipes?cuisine=french&page=1').expect(200);
+      expect(miss.headers['x-cache']).to.equal('MISS');
+      expect(miss.headers.etag).to.match(/^"/);
+      expect(miss.headers['cache-control']).to.equal('max-age=300');
+      const hit = await client().get('/recipes?page=1&cuisine=french').expect(200);
+      expect(hit.headers['x-cache']).to.equal('HIT');
+      expect(hit.headers.etag).to.equal(miss.headers.etag);
+      expect(Number(hit.headers.age)).to.be.within(0, 300);
+      expect(hit.headers['cache-control']).to.match(/^max-age=(30\d|2\d\d|\d{1,2})$/);
+      expect(hit.body).to.deep.equal(miss.body);
+      const keys = await redis.keys('api:{/recipes}:*');
+      expect(keys.some((key) => /^api:\{\/recipes\}:[0-9a-f]{32}$/.test(key))).to.equal(true);
+    });
+
+    it('should answer If-None-Match with 304 and no body', async () => {
+      const first = await client().get('/recipes/8').expect(200);
+      const res = await client()
+        .get('/recipes/8')
+        .set('If-None-Match', first.headers.etag as string)
+        .expect(304);
+      expect(res.text ?? '').to.equal('');
+      expect(res.headers.etag).to.equal(first.headers.etag);
+    });
+
+    it('should serve logged-in users from the same cached entry (the route ignores cookies)', async () => {
+      await client().get('/recipes/9').expect(200);
+      const agent = client();
+      await agent.post('/auth/login').send({ username: 'cached' }).expect(200);
+      const res = await agent.get('/recipes/9').expect(200);
+      expect(res.headers['x-cache']).to.equal('HIT');
+      expect(res.headers['set-cookie']).to.equal(undefined);
+    });
+
+    it('should drop the cached recipe and every cached list page after a PUT', async () => {
+      await client().get('/recipes/10').expect(200);
+      await client().get('/recipes?page=1').expect(200);
+      expect((await client().get('/recipes/10').expect(200)).headers['x-cache']).to.equal('HIT');
+      await client().put('/recipes/10').send({ title: 'Tiramisu, invalidated' }).expect(200);
+      const item = await client().get('/recipes/10').expect(200);
+      expect(item.headers['x-cache']).to.equal('MISS');
+      expect(item.body.recipe.title).to.equal('Tiramisu, invalidated');
+      const list = await client().get('/recipes?page=1').expect(200);
+      expect(list.headers['x-cache']).to.equal('MISS');
+      expect(list.body.recipes.find((r: { id: number }) => r.id === 10).title).to.equal('Tiramisu, invalidated');
+    });
+
+    it('should not cache error responses', async () => {
+      expectProblem(await client().get('/recipes/9998'), 404);
+      expect((await client().get('/recipes/9998')).headers['x-cache']).to.equal('MISS');
+    });
+  });
+
   describe('GET /recipes/:id', () => {
     it('should answer 200 { recipe } with its ingredients', async () => {
       const res = await client().get('/recipes/1').expect(200);
