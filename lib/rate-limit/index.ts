@@ -52,6 +52,6 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     reset: (subject: string, endpoint = defaultEndpoint) => limiter.reset(subject, endpoint),
     subjectOf: (req: Request) => subjects.subjectOf(req),
     endpointOf: (req: Request) => subjects.endpointOf(req),
-    keysOf: (subject: string, endpoint = defaultEndpoint) => limiter.keysOf(subject, endpoint),
+    keysOf: (subject: string, endpoint = defaultEndpoint) => [...limiter.keysOf(subject, endpoint)],
   }) as RateLimitMiddleware;
 }

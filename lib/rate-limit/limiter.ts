@@ -13,6 +13,8 @@ const debug = debugFor('rate-limit');
 
 /** How often (at most) a Redis failure is printed as a warning line, per limiter. */
 const WARN_INTERVAL_MS = 60_000;
+/** Subjects whose keys are remembered; the memo is emptied when full (cheaper than an LRU, same hit rate for hot keys). */
+const RECENT_KEYS = 10_000;
 
 /** Decides, counts, reads and resets for one `rateLimit()` instance. */
 export class Limiter {
@@ -21,6 +23,8 @@ export class Limiter {
   private readonly keySuffixes: string[];
   private readonly longestWindowMs: number;
   private lastWarning = 0;
+  /** Keys of recently seen subjects (read-only arrays: callers never modify them). */
+  private readonly recentKeys = new Map<string, string[]>();
 
   constructor(private readonly config: RateLimitConfig) {
     const onRedis = config.backend.kind === 'redis';
@@ -32,8 +36,15 @@ export class Limiter {
 
   /** The Redis keys of one subject on one endpoint, one per window (`rate:{subject|endpoint}:1m`…). */
   keysOf(subject: string, endpoint: string): string[] {
+    // Encoding the parts walks them character by character: remember the keys of recent subjects.
+    const id = `${endpoint}\n${subject}`;
+    const known = this.recentKeys.get(id);
+    if (known) return known;
     const prefix = KEY_PREFIX.rate + rateTag(subject, endpoint);
-    return this.keySuffixes.map((suffix) => prefix + suffix);
+    const keys = this.keySuffixes.map((suffix) => prefix + suffix);
+    if (this.recentKeys.size >= RECENT_KEYS) this.recentKeys.clear();
+    this.recentKeys.set(id, keys);
+    return keys;
   }
 
   /** Checks every window and counts the request in all of them when all have room. Never rejects. */

@@ -14,7 +14,8 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  *   and one field per non-empty bucket (its index → its count). Expired buckets are deleted as time moves,
  *   so a key holds at most `count + 3` fields whatever the limit.
  * - A request of `cost` passes only if `n + cost <= limit` in EVERY window; only then is it counted, in
- *   every window, and every key gets `PEXPIRE` until its newest bucket leaves the window. A rejected
+ *   every window, and every key gets `PEXPIRE` until its newest bucket leaves the window (by the first
+ *   request of a bucket; the instant is the same for every later request in it). A rejected
  *   request writes nothing but the pruning of expired buckets.
  * - The clock is Redis's own (`TIME`), so app instances with skewed clocks agree.
  *
@@ -78,11 +79,13 @@ if allowed == 1 and write then
   for i = 1, windows do
     local s = state[i]
     local key, size, count, current = s[1], s[2], s[3], s[5]
-    redis.call('HINCRBY', key, string.format('%d', current), cost)
+    local bucket = redis.call('HINCRBY', key, string.format('%d', current), cost)
     redis.call('HINCRBY', key, 'n', cost)
     if not s[8] then redis.call('HSET', key, 'o', string.format('%d', s[6])) end
     local ttl = (current + count + 1) * size - now
-    redis.call('PEXPIRE', key, string.format('%d', ttl))
+    -- The expiry is a fixed instant per bucket ((current + count + 1) * size): only the first request of a
+    -- bucket moves it. Later ones in the same bucket would set the same instant again (3 calls per request).
+    if bucket == cost then redis.call('PEXPIRE', key, string.format('%d', ttl)) end
     reply[#reply + 1] = s[7] + cost
     reply[#reply + 1] = ttl
   end

@@ -58,13 +58,18 @@ export function decodeSession(raw: Buffer, maxBytes: number): Decoded {
   let forbidden: string | undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'), (key, value: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) {
-        forbidden = key;
-        return undefined;
-      }
-      return value;
-    });
+    // A reviver makes JSON.parse several times slower (it was a visible share of a request's CPU in
+    // `node --cpu-prof`). It is only needed when a forbidden key can be in the text: spelled out, or
+    // hidden behind a \u escape.
+    parsed = mayHideForbiddenKey(raw)
+      ? JSON.parse(raw.toString('utf8'), (key, value: unknown) => {
+          if (FORBIDDEN_KEYS.has(key)) {
+            forbidden = key;
+            return undefined;
+          }
+          return value;
+        })
+      : JSON.parse(raw.toString('utf8'));
   } catch (error) {
     return { ok: false, reason: `is not valid JSON (${(error as Error).message})` };
   }
@@ -83,6 +88,11 @@ export function decodeSession(raw: Buffer, maxBytes: number): Decoded {
   if (typeof until === 'number' && Number.isFinite(until)) bookkeeping.storedUntil = until;
   if (typeof created === 'number' && Number.isFinite(created)) bookkeeping.createdAt = created;
   return { ok: true, session: parsed as unknown as SessionData };
+}
+
+/** Whether the raw JSON could decode to a `__proto__`/`constructor` key (false = a plain parse is safe). */
+function mayHideForbiddenKey(raw: Buffer): boolean {
+  return raw.includes('__proto__') || raw.includes('constructor') || raw.includes('\\u');
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

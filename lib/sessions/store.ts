@@ -209,8 +209,13 @@ export class SessionStore extends RedisStore {
 
 /** Whether Redis refused the GET because the key holds another type (bad data, not an outage). */
 function isWrongType(error: unknown): boolean {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.message.startsWith('WRONGTYPE');
+  // The reply error sits under one or two wrappers (the backend's coded error, then ours): walk the causes.
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current.message.startsWith('WRONGTYPE')) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** A session's data without its cookie (what decides whether it changed). */
