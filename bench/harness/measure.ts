@@ -41,7 +41,7 @@ const perRequest = (counts: Map<string, number>, n: number): Record<string, numb
 export async function measure(scenario: Scenario, redis: RedisNode, settings: RunSettings): Promise<Measurement> {
   await redis.command('FLUSHALL');
   const flags = settings.profile.has(scenario.id)
-    ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles', `--cpu-prof-name=${scenario.id}-${Date.now()}.cpuprofile`]
+    ? ['--cpu-prof', '--cpu-prof-dir', `bench/profiles/${scenario.id}`]
     : [];
   const server = await startServer(scenario.file, { REDIS_URL: redis.url, ...scenario.env }, flags);
   try {
