@@ -1,13 +1,8 @@
 // createApp(): the example recipe API with every middleware mounted, built from a Redis client and a database.
 import { randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
-import { aiCache } from '../lib/ai-cache';
+import { aiCache, queryCache, type RedisClient, rateLimit, responseCache, sessions } from '../lib';
 import { messageOf } from '../lib/common/errors';
-import { queryCache } from '../lib/query-cache';
-import { rateLimit } from '../lib/rate-limit';
-import type { RedisClient } from '../lib/redis';
-import { responseCache } from '../lib/response-cache';
-import { sessions } from '../lib/sessions';
 import { prepareDatabase, type SqlDatabase } from './db';
 import { MODEL_NAME, standInModel } from './model';
 import { type AppMetrics, createAppMetrics } from './observability';

@@ -1,8 +1,8 @@
 // RFC 9457 problem details: the one shape of every error response, never with a stack trace.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
-/** The `type` URIs of the example's own problems (documented in docs/example-server.md). */
-const TYPE_BASE = 'https://github.com/alchemorsel/redis-middleware/blob/main/docs/example-server.md#';
+/** The `type` URIs of the example's own problems (documented under these anchors of the README). */
+const TYPE_BASE = 'https://github.com/alchemorsel/redis-middleware#';
 
 /** An error that is sent to the client as problem details. */
 export class HttpProblem extends Error {

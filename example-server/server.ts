@@ -27,12 +27,24 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** `TRUST_PROXY`: a number of proxy hops, `true`/`false`, or addresses as Express accepts them. */
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Starts the example on `PORT` (default 3000) with the Redis of the environment, or in memory mode. */
 export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const port = parsePort(env.PORT);
   const redis = await connectRedis(env);
   const db = openDatabase(env.DB_FILE || DEFAULT_DB_FILE);
-  const example = createApp({ redis, db, trustProxy: env.TRUST_PROXY === undefined ? false : env.TRUST_PROXY });
+  const example = createApp({
+    redis,
+    db,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    ...(env.SESSION_SECRET ? { sessionSecret: env.SESSION_SECRET.split(',') } : {}),
+  });
   const server = example.app.listen(port);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -15,7 +15,7 @@ function invalid(errors: FieldError[], what = 'request body'): HttpProblem {
     400,
     'Bad Request',
     `The ${what} is invalid: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`,
-    'validation',
+    'validation-errors',
     { errors },
   );
 }

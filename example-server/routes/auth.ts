@@ -1,6 +1,6 @@
 // Session routes: POST /auth/login (id regenerated), POST /auth/logout, GET /me.
 import { Router } from 'express';
-import { sessions } from '../../lib/sessions';
+import { sessions } from '../../lib';
 import { type SqlDatabase, type User, upsertUser } from '../db';
 import { HttpProblem } from '../problem';
 import { parseLogin } from '../validate';
