@@ -41,8 +41,9 @@ export interface Stack {
 const SECRET = 'fault-suite-secret-0123456789abcdef0123456789';
 
 /**
- * Mirrors `createApp()` of the example server (same routes, same middlewares, same order and limits),
- * with one addition production needs: the caches may live on their own Redis (`cacheRedis`).
+ * Mirrors `createApp()` of the example server (same routes, middlewares, order, limits, tags), with what
+ * production needs and the example's one-client factory cannot express: the caches on their own Redis
+ * (`cacheRedis`, for the out-of-memory fault) and responseCache's `lockTimeout` within the request bound.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { redis } = options;
@@ -55,11 +56,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const session = sessions({ redis, secret: SECRET });
   const globalLimit = rateLimit({ redis, name: 'global', windows: { '1m': 100, '1h': 1000, '1d': 10_000 } });
-  const aiLimit = rateLimit({ redis, windows: { '1m': AI_LIMIT_PER_MINUTE, '1h': 100, '1d': 500 } });
+  const aiLimit = rateLimit({
+    redis,
+    name: '/ai/suggest',
+    windows: { '1m': AI_LIMIT_PER_MINUTE, '1h': 100, '1d': 500 },
+  });
   const queries = queryCache({ redis: cacheRedis, tables: { recipes: '10m' } });
-  const suggest = aiCache({ redis: cacheRedis, model: MODEL_NAME, ttl: '1h' }, model);
-  const listCache = responseCache({ redis: cacheRedis, ttl: '5m', tags: () => ['recipes'] });
-  const itemCache = responseCache({ redis: cacheRedis, ttl: '5m', tags: () => ['recipes'] });
+  // lockWait as lockTimeout above: the default (60 s, bounded by lockTtl 10 s) also applies to a lock this process
+  // left behind (seen when a Cluster primary was killed: an AI call waited 4.7 s) — reported to aiCache.
+  const suggest = aiCache({ redis: cacheRedis, model: MODEL_NAME, ttl: '1h', lockWait: '500ms' }, model);
+  // As the example, plus one setting: lockTimeout bounds how long a request waits for a fill lock. Its default
+  // (3 s) also applies to a lock this process left behind when its SET NX reply or its DEL was lost to a fault
+  // (seen during slot migration: a request waited 2.5 s for a lock nobody held) — reported to responseCache.
+  const lockTimeout = '500ms';
+  const listCache = responseCache({
+    redis: cacheRedis,
+    ttl: '5m',
+    tags: () => ['recipe-list'],
+    ignoreCookies: true,
+    lockTimeout,
+  });
+  const itemCache = responseCache({
+    redis: cacheRedis,
+    ttl: '5m',
+    tags: (req) => [`recipe:${req.params.id}`],
+    ignoreCookies: true,
+    lockTimeout,
+  });
 
   const errors: unknown[] = [];
   const app = express();
@@ -74,9 +97,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     recipeRoutes({
       db,
       cachedQuery: (query, load) => queries.get(query, load),
-      write: async (run) => {
+      write: async (run, id) => {
+        // As the example: the cached queries first (after the write succeeded), then the responses.
         const result = await queries.write(['recipes'], run);
-        await listCache.invalidate({ tags: ['recipes'] }).catch(() => 0);
+        await itemCache.invalidate({ tags: ['recipe-list', `recipe:${id}`] }).catch(() => 0);
         return result;
       },
       listCache,
