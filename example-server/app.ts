@@ -72,10 +72,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   app.set('trust proxy', options.trustProxy ?? false);
   app.set('db', db);
   app.use(metrics.requestTimer);
-  app.use(express.json({ limit: '32kb' }));
-
   app.use(session);
   app.use(globalLimit);
+  // Bodies are parsed after the limiter: a client over its limit costs no parsing.
+  app.use(express.json({ limit: '32kb' }));
 
   app.use(opsRoutes(redis, metrics));
   app.use(authRoutes(db));
