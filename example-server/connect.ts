@@ -1,6 +1,5 @@
 // Connects to the Redis the environment names, or decides on memory mode (with one warning line) when none answers.
 import { warnOnce } from '../lib/common/log';
-import { traceRedisClient } from '../lib/metrics';
 import { createRedis, type RedisClient } from '../lib/redis';
 
 /** The Redis the example uses when the environment names none. */
@@ -21,7 +20,6 @@ export function describeTarget(env: NodeJS.ProcessEnv): string {
  */
 export async function connectRedis(env: NodeJS.ProcessEnv, waitMs = 2000): Promise<RedisClient | undefined> {
   const redis = createRedis.fromEnv({}, env) ?? createRedis(DEFAULT_REDIS_URL);
-  traceRedisClient(redis, 'example');
   if (redis.status !== 'ready' && !(await readyWithin(redis, waitMs))) {
     redis.disconnect();
     warnOnce(

@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { type Duration, describe, parseDuration } from '../common/duration';
 import { assertOptionsObject, parseBoolean, parseInteger } from '../common/validate';
 import { type ClientBounds, clusterOptions, nodeOptions, sentinelOptions } from './client-settings';
+import { traceRedisClient } from './trace';
 
 /** The Redis clients every factory accepts. */
 export type RedisClient = Redis | Cluster;
@@ -60,6 +61,12 @@ export type RedisTarget =
  * @example createRedis({ cluster: ['10.0.0.1:7000', '10.0.0.2:7000'] })
  */
 export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
+  const client = buildClient(target, options);
+  traceRedisClient(client);
+  return client;
+}
+
+function buildClient(target: RedisTarget, options: CreateRedisOptions): RedisClient {
   assertOptionsObject(options, 'createRedis');
   const bounds = parseBounds(options);
   const db = options.db === undefined ? undefined : parseInteger(options.db, 'db', 0, 0);

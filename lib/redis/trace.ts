@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
-import type { RedisClient } from '../redis';
+import type { RedisClient } from './create-redis';
 
 const debug = debugFor('redis');
 
