@@ -25,8 +25,22 @@ export interface LoadOptions {
   ips?: number;
   /** Distinct AI inputs (small: most calls hit). @default 40 */
   aiInputs?: number;
+  /** Pages of each cuisine's list the workers ask for. @default 2 */
+  listPages?: number;
   /** Give up on a request after this long (counted as a failure). @default 10000 */
   requestTimeoutMs?: number;
+  /** Keep every sample (false: counts only, for long runs whose memory is measured). @default true */
+  keepSamples?: boolean;
+  /** Answers slower than this are counted in `stats.slow`. @default 1020 */
+  slowMs?: number;
+}
+
+/** Counts kept whether or not samples are. */
+export interface LoadStats {
+  answered: number;
+  byStatus: Record<string, number>;
+  maxMs: number;
+  slow: number;
 }
 
 /** One kind of request the workers send. */
@@ -54,6 +68,7 @@ export async function login(url: string, username: string, ip = '127.0.0.1'): Pr
 /** A running load: its samples so far, and `stop()`. */
 export class Load {
   readonly samples: Sample[] = [];
+  readonly stats: LoadStats = { answered: 0, byStatus: {}, maxMs: 0, slow: 0 };
   private running = true;
   private readonly done: Promise<void>;
   private readonly shapes: Shape[];
@@ -74,7 +89,10 @@ export class Load {
       {
         route: 'GET /recipes',
         weight: 3,
-        make: (n) => ({ path: `/recipes?cuisine=${CUISINES[n % 5]}&page=${1 + (n % 2)}`, init: get(n) }),
+        make: (n) => ({
+          path: `/recipes?cuisine=${CUISINES[n % 5]}&page=${1 + (Math.floor(n / 5) % (options.listPages ?? 2))}`,
+          init: get(n),
+        }),
       },
       { route: 'GET /recipes/:id', weight: 4, make: (n) => ({ path: `/recipes/${10 + (n % 30)}`, init: get(n) }) },
       {
@@ -112,6 +130,16 @@ export class Load {
     await this.done;
   }
 
+  private record(sample: Sample): void {
+    const { stats } = this;
+    stats.answered++;
+    const key = `${sample.route} ${sample.status}`;
+    stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
+    stats.maxMs = Math.max(stats.maxMs, sample.ms);
+    if (sample.ms > (this.options.slowMs ?? 1020)) stats.slow++;
+    if (this.options.keepSamples ?? true) this.samples.push(sample);
+  }
+
   private pick(n: number): Shape {
     const total = this.shapes.reduce((sum, s) => sum + s.weight, 0);
     let r = (n * 7919) % total;
@@ -135,10 +163,10 @@ export class Load {
       try {
         const res = await fetch(`${this.options.url}${path}`, { ...init, signal: AbortSignal.timeout(timeout) });
         await res.arrayBuffer();
-        this.samples.push({ route: shape.route, status: res.status, at, ms: Date.now() - at });
+        this.record({ route: shape.route, status: res.status, at, ms: Date.now() - at });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        this.samples.push({ route: shape.route, status: 0, at, ms: Date.now() - at, error: message });
+        this.record({ route: shape.route, status: 0, at, ms: Date.now() - at, error: message });
       }
       // Pace: a steady rate, not a flood (a late worker does not burst to catch up).
       next = Math.max(next + interval, Date.now());
