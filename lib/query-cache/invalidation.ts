@@ -47,6 +47,12 @@ export class Invalidator {
     return this.retries.has(table);
   }
 
+  /** True when any of these tables has an invalidation being retried. */
+  anyPending(tables: readonly string[]): boolean {
+    if (this.retries.size === 0) return false;
+    return tables.some((table) => this.retries.has(table));
+  }
+
   /** Tables whose invalidation is being retried. */
   pending(): string[] {
     return [...this.retries.keys()];

@@ -2,12 +2,13 @@
 import { messageOf, toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
-import { buildEntry, entryIsCurrent, generationKey, newToken, payloadOf, TOKEN_LENGTH } from './entry';
+import { buildEntry, entryIsCurrent, generationKey, payloadOf } from './entry';
 import { QueryInvalidationError } from './errors';
 import { Invalidator } from './invalidation';
 import type { QueryCacheConfig } from './options';
 import { type NormalizedQuery, normalizeQuery, normalizeTables, type Query, type TableList } from './query';
-import { generationScript, predefineScripts, readScript, storeScript } from './scripts';
+import { type ReadState, readerFor } from './reader';
+import { predefineScripts, storeScript } from './scripts';
 import { deserialize, serialize, UnserializableError } from './serializer';
 
 const debug = debugFor('query-cache');
@@ -53,29 +54,18 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
   const invalidator = new Invalidator(backend);
   invalidator.listen();
   const inFlight = new Map<string, InFlight>();
-  let candidate = newToken();
 
   const ttlOf = (tables: readonly string[]): number =>
     Math.min(...tables.map((table) => config.tableTtls.get(table) ?? config.defaultTtlMs));
 
-  /** The current generation of every table (and the entry, when current for the first), or undefined when Redis failed. */
-  async function read(
-    query: NormalizedQuery,
-  ): Promise<{ entry: string | undefined; generations: string[] } | undefined> {
-    const fresh = candidate;
-    const [first, ...rest] = query.tables;
-    try {
-      const [reply, ...others] = await Promise.all([
-        backend.run(readScript, [query.key, generationKey(first as string)], [fresh]),
-        ...rest.map((table) => backend.run(generationScript, [generationKey(table)], [fresh])),
-      ]);
-      const generations = [typeof reply === 'string' ? reply.slice(0, TOKEN_LENGTH) : String(reply[0]), ...others];
-      if (generations.includes(fresh)) candidate = newToken();
-      return { entry: typeof reply === 'string' ? reply : undefined, generations };
-    } catch (error) {
+  const readState = readerFor(backend);
+
+  /** The entry and generations of a query, or undefined when Redis failed. */
+  function read(query: NormalizedQuery): Promise<ReadState | undefined> {
+    return readState(query.key, query.tables).catch((error: unknown) => {
       debug('bypass %s: %s', query.key, messageOf(error));
       return undefined;
-    }
+    });
   }
 
   function epochsOf(tables: readonly string[]): number[] {
@@ -86,7 +76,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     if (typeof loader !== 'function') throw new TypeError('loader must be a function that returns the query result');
     const normalized = normalizeQuery(query);
     const { tables, key } = normalized;
-    const pending = () => tables.some((table) => invalidator.isPending(table));
+    const pending = () => invalidator.anyPending(tables);
     const state = pending() ? undefined : await read(normalized);
     if (state === undefined || pending()) {
       const reason = pending() ? 'invalidation-pending' : 'redis-unavailable';
