@@ -167,6 +167,15 @@ describe('queryCache()', () => {
       expect(await q.get(queryOf([ratings]), onlyRatings)).to.equal('ratings 1');
     });
 
+    it('should never resurrect old entries when a generation key is evicted', async () => {
+      const recipes = uniqueTable('recipes');
+      const loader = countingLoader((call) => call);
+      await q.get(queryOf([recipes, 'tags']), loader);
+      await client.del(`db:{${recipes}}:gen`);
+      expect(await q.get(queryOf([recipes, 'tags']), loader)).to.equal(2);
+      expect(await q.get(queryOf([recipes, 'tags']), loader)).to.equal(2);
+    });
+
     it('should invalidate a list of tables', async () => {
       const [a, b] = [uniqueTable('a'), uniqueTable('b')];
       const loaderA = countingLoader((call) => call);
