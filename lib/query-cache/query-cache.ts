@@ -8,7 +8,7 @@ import { Invalidator } from './invalidation';
 import type { QueryCacheConfig } from './options';
 import { type NormalizedQuery, normalizeQuery, normalizeTables, type Query, type TableList } from './query';
 import { type ReadState, readerFor } from './reader';
-import { predefineScripts, storeScript } from './scripts';
+import { storeScript } from './scripts';
 import { deserialize, serialize, UnserializableError } from './serializer';
 
 const debug = debugFor('query-cache');
@@ -50,7 +50,6 @@ export interface QueryCache {
 /** Builds the query cache over a parsed config. */
 export function createQueryCache(config: QueryCacheConfig): QueryCache {
   const { backend, maxEntryBytes } = config;
-  predefineScripts(backend);
   const invalidator = new Invalidator(backend);
   invalidator.listen();
   const inFlight = new Map<string, InFlight>();

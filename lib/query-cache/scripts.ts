@@ -1,5 +1,5 @@
 // The query cache's Lua scripts (each with its in-memory twin): read, store and invalidate under one table's hash tag.
-import { type Backend, defineScript, type MemoryStore, RedisBackend, type ScriptDefinition } from '../redis';
+import { defineScript, type MemoryStore } from '../redis';
 
 /**
  * Reads an entry and the generation of the table it is stored under, in one round trip.
@@ -92,20 +92,4 @@ function generationOf(store: MemoryStore, key: string, fresh: string): string {
   if (typeof gen === 'string') return gen;
   store.set(key, fresh);
   return fresh;
-}
-
-/**
- * Registers the scripts with the client up front. ioredis copies a client's scripts into each
- * auto-pipeline when it creates it, so a script first defined while a pipeline of the same tick is
- * open would be missing from it ("pipeline[functionName] is not a function").
- */
-export function predefineScripts(backend: Backend): void {
-  if (!(backend instanceof RedisBackend)) return;
-  const client = backend.client as unknown as Record<string, unknown> & {
-    defineCommand(name: string, definition: { lua: string }): void;
-  };
-  const scripts: ScriptDefinition[] = [readScript, generationScript, storeScript, invalidateScript];
-  for (const script of scripts) {
-    if (typeof client[script.name] !== 'function') client.defineCommand(script.name, { lua: script.lua });
-  }
 }

@@ -9,7 +9,7 @@ export type ScriptReply = number | string | Buffer | null | ScriptReply[];
  * backend. Every key the script touches is passed in `keys` and shares one hash tag (Cluster).
  */
 export interface ScriptDefinition<R extends ScriptReply = ScriptReply> {
-  /** Unique command name registered with ioredis `defineCommand` (prefix with the concern). */
+  /** Unique name (prefix with the concern), used in logs and events; the script runs by EVALSHA. */
   readonly name: string;
   /** The Lua source. It may read the server clock with `redis.call('TIME')`. */
   readonly lua: string;
