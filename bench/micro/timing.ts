@@ -10,18 +10,30 @@ export interface Timing {
 
 const MAX_CALLS = 2_000_000;
 
-/** Runs `op` from `concurrency` loops for `ms` (after `warmupMs`), timing every call. */
-export async function time(
+/** Per-call latencies (µs) and the time they took, gathered over one or more slices. */
+export interface Samples {
+  latenciesUs: number[];
+  seconds: number;
+}
+
+export const newSamples = (): Samples => ({ latenciesUs: [], seconds: 0 });
+
+/** Runs `op` from `concurrency` loops for `ms` (after `warmupMs`), adding every call's latency to `into`. */
+export async function slice(
   op: () => Promise<unknown>,
   concurrency: number,
   ms: number,
   warmupMs: number,
-): Promise<Timing> {
+  into: Samples,
+): Promise<void> {
   await loop(op, concurrency, warmupMs, null);
-  const samples: number[] = [];
   const started = process.hrtime.bigint();
-  await loop(op, concurrency, ms, samples);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await loop(op, concurrency, ms, into.latenciesUs);
+  into.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** Percentiles and throughput of gathered samples. */
+export function summarise({ latenciesUs: samples, seconds }: Samples): Timing {
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0;
   return { calls: samples.length, opsPerSec: samples.length / seconds, p50Us: at(0.5), p99Us: at(0.99) };
