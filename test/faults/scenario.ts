@@ -37,6 +37,8 @@ export type Fault = (during: Phase) => Promise<undefined | (() => Promise<void>)
 export interface Phase {
   /** Resolves once `count` more requests were answered. */
   answered(count: number): Promise<void>;
+  /** Base URL of the stack, for requests a fault needs on top of the load. */
+  url: string;
 }
 
 export interface ScenarioOptions {
@@ -243,7 +245,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       const kind = event.error.split(/\s+/).slice(0, 3).join(' ');
       redisErrors[kind] = (redisErrors[kind] ?? 0) + 1;
     });
-    const cleanUp = await options.fault({ answered });
+    const cleanUp = await options.fault({ answered, url: stack.url });
     const recovered = Date.now();
     stopListening();
     const recoveryMs = await awaitRecovery(stack, probes, recovered);

@@ -99,7 +99,7 @@ describe('the stack on a standalone Redis, under load', function () {
         redis: redis.client(),
         cacheRedis: cache.client(),
         expectRedisErrors: /OOM/,
-        fault: async ({ answered }) => {
+        fault: async ({ answered, url }) => {
           const used = Number((await cache.node.info('memory')).used_memory);
           await cache.node.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
           await cache.node.command('CONFIG', 'SET', 'maxmemory', String(used + 256 * 1024));
@@ -112,6 +112,17 @@ describe('the stack on a standalone Redis, under load', function () {
             });
           }
           expect(refused).to.match(/^OOM/);
+          // Below what is used now, so freed query buffers cannot make room again.
+          const full = Number((await cache.node.info('memory')).used_memory);
+          await cache.node.command('CONFIG', 'SET', 'maxmemory', String(full - 128 * 1024));
+          // New AI inputs and list pages: their results must be stored, and cannot be.
+          for (let i = 0; i < 5; i++) {
+            const headers = { 'content-type': 'application/json', 'x-forwarded-for': `10.66.0.${i}` };
+            const body = JSON.stringify({ ingredients: [`oom-${Date.now()}-${i}`] });
+            const res = await fetch(`${url}/ai/suggest`, { method: 'POST', headers, body });
+            expect(res.status).to.equal(200);
+            await res.arrayBuffer();
+          }
           await answered(120);
           for (let i = 0; i < fillers; i++) await cache.node.command('DEL', `filler:${i}`);
           await cache.node.command('CONFIG', 'SET', 'maxmemory', '0');
