@@ -42,6 +42,14 @@ function contract(name: string, makeBackend: () => Promise<Backend>) {
       expect(await backend.get(k)).to.deep.equal(Buffer.from([0, 1, 255]));
     });
 
+    it('should read several keys of one hash tag at once', async () => {
+      const [a, b, absent] = [key('mget'), key('mget'), key('mget')].map((k) => k.replace(/\{[^}]*\}/, '{mget}'));
+      await backend.set(a as string, 'A', 60_000);
+      await backend.set(b as string, 'B', 60_000);
+      const values = await backend.mget(a as string, b as string, absent as string);
+      expect(values.map((v) => v?.toString() ?? null)).to.deep.equal(['A', 'B', null]);
+    });
+
     it('should forget a value after its TTL', async () => {
       const k = key('ttl');
       await backend.set(k, 'short', 50);
@@ -118,6 +126,42 @@ describe('backends', () => {
   });
 
   describe('Redis backend when Redis fails', () => {
+    it('should subscribe for real after a SUBSCRIBE that failed while Redis was down', async () => {
+      const redis = await Standalone.start();
+      try {
+        const backend = new RedisBackend(redis.client({ commandTimeout: 200 }), 200);
+        await redis.node.kill();
+        const failed = await backend
+          .subscribe('boot-channel', () => undefined)
+          .then(
+            () => 'subscribed',
+            () => 'failed',
+          );
+        expect(failed).to.equal('failed');
+        await redis.node.restart();
+        const received: string[] = [];
+        await waitFor(
+          () =>
+            backend
+              .subscribe('boot-channel', (m) => received.push(m))
+              .then(
+                () => true,
+                () => false,
+              ),
+          { what: 'a subscription once Redis is back' },
+        );
+        await waitFor(
+          async () => {
+            await redis.node.command('PUBLISH', 'boot-channel', 'hello');
+            return received.includes('hello');
+          },
+          { what: 'a message on the channel' },
+        );
+      } finally {
+        await redis.stop();
+      }
+    });
+
     let redis: Standalone;
     beforeEach(async () => {
       redis = await Standalone.start();

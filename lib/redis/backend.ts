@@ -10,6 +10,8 @@ export interface Backend {
   readonly kind: 'redis' | 'memory';
   /** The value as bytes, or null when absent. */
   get(key: string): Promise<Buffer | null>;
+  /** Values of several keys in one round trip; the keys must share one hash tag (Cluster). */
+  mget(...keys: string[]): Promise<Array<Buffer | null>>;
   /** Sets a value with a TTL in ms. */
   set(key: string, value: Buffer | string, ttlMs: number): Promise<void>;
   /** Sets a value only when the key is absent (a lock); true when it was set. */

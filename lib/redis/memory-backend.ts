@@ -22,6 +22,10 @@ export class MemoryBackend implements Backend {
     return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
   }
 
+  async mget(...keys: string[]): Promise<Array<Buffer | null>> {
+    return Promise.all(keys.map((key) => this.get(key)));
+  }
+
   async set(key: string, value: Buffer | string, ttlMs: number): Promise<void> {
     this.store.set(key, toBuffer(value), ttlMs);
   }

@@ -9,13 +9,19 @@ import { withDeadline } from './deadline';
 import { type ClientHealth, healthOf } from './health';
 import type { ScriptDefinition, ScriptReply } from './script';
 
+/** One channel's listeners and the SUBSCRIBE every caller waits for. */
+interface Subscription {
+  listeners: Set<(message: string) => void>;
+  ready: Promise<void>;
+}
+
 /** Backend over an ioredis `Redis` or `Cluster`. Closing it never closes the client it was given. */
 export class RedisBackend implements Backend {
   readonly kind = 'redis' as const;
   private readonly health: ClientHealth;
   private readonly shas = new Map<string, string>();
   private subscriber: RedisClient | undefined;
-  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  private readonly subscriptions = new Map<string, Subscription>();
 
   constructor(
     readonly client: RedisClient,
@@ -27,6 +33,11 @@ export class RedisBackend implements Backend {
 
   get(key: string): Promise<Buffer | null> {
     return this.call('GET', key, () => this.client.getBuffer(key));
+  }
+
+  /** Values of keys that share one hash tag, in one MGET. */
+  mget(...keys: string[]): Promise<Array<Buffer | null>> {
+    return this.call('MGET', keys[0], () => this.client.mgetBuffer(...keys));
   }
 
   async set(key: string, value: Buffer | string, ttlMs: number): Promise<void> {
@@ -68,18 +79,30 @@ export class RedisBackend implements Backend {
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     const subscriber = this.subscriberConnection();
-    let set = this.listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(channel, set);
-      // The subscription is re-established by ioredis after a reconnect (autoResubscribe).
-      await withDeadline(subscriber.subscribe(channel), this.timeoutMs * 4, 'SUBSCRIBE', channel);
+    let subscription = this.subscriptions.get(channel);
+    if (!subscription) {
+      const created: Subscription = {
+        listeners: new Set(),
+        // ioredis re-subscribes by itself after a reconnect (autoResubscribe).
+        ready: withDeadline(subscriber.subscribe(channel), this.timeoutMs * 4, 'SUBSCRIBE', channel).then(
+          () => undefined,
+          (error: unknown) => {
+            // Forget the failed attempt so the next caller sends SUBSCRIBE again.
+            if (this.subscriptions.get(channel) === created) this.subscriptions.delete(channel);
+            throw error;
+          },
+        ),
+      };
+      subscription = created;
+      this.subscriptions.set(channel, subscription);
     }
-    set.add(listener);
+    await subscription.ready;
+    const { listeners } = subscription;
+    listeners.add(listener);
     return async () => {
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(channel) === set) {
-        this.listeners.delete(channel);
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.subscriptions.get(channel) === subscription) {
+        this.subscriptions.delete(channel);
         await subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };
@@ -92,7 +115,7 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    this.listeners.clear();
+    this.subscriptions.clear();
     if (subscriber) subscriber.disconnect();
   }
 
@@ -132,7 +155,7 @@ export class RedisBackend implements Backend {
       const subscriber: RedisClient = (this.client as Redis).duplicate();
       subscriber.on('error', () => undefined);
       subscriber.on('message', (channel: string, message: string) => {
-        for (const listener of this.listeners.get(channel) ?? []) listener(message);
+        for (const listener of this.subscriptions.get(channel)?.listeners ?? []) listener(message);
       });
       this.subscriber = subscriber;
       // The application owns the client: when it quits, the connection we opened beside it goes too,

@@ -219,7 +219,7 @@ export class RedisCluster extends BaseTopology implements Topology {
     return this.nodes.filter((_, i) => roles[i] === 'master');
   }
 
-  /** Resolves when every running node reports cluster_state:ok with all slots assigned. */
+  /** Resolves when every running node reports cluster_state:ok with all slots assigned and every replica is in sync. */
   async waitUntilHealthy(timeoutMs = 30_000): Promise<void> {
     await waitFor(
       async () => {
@@ -227,9 +227,15 @@ export class RedisCluster extends BaseTopology implements Topology {
           const info = String(await node.command('CLUSTER', 'INFO'));
           if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
         }
-        return (await this.primaries()).length === 3;
+        if ((await this.primaries()).length !== 3) return false;
+        // A replica that has not finished its first sync cannot be promoted: fault tests need it ready.
+        for (const node of this.nodes.filter((n) => n.isRunning)) {
+          const replication = await node.info('replication');
+          if (replication.role === 'slave' && replication.master_link_status !== 'up') return false;
+        }
+        return true;
       },
-      { what: 'the Cluster to report cluster_state:ok', timeoutMs, intervalMs: 100 },
+      { what: 'the Cluster to report cluster_state:ok with every replica in sync', timeoutMs, intervalMs: 100 },
     );
   }
 
