@@ -7,6 +7,7 @@ import { prepareDatabase, type SqlDatabase } from './db';
 import { MODEL_NAME, standInModel } from './model';
 import { type AppMetrics, createAppMetrics } from './observability';
 import { notFound, problemHandler } from './problem';
+import { BackgroundRetries } from './retry';
 import { aiRoutes } from './routes/ai';
 import { authRoutes } from './routes/auth';
 import { opsRoutes } from './routes/ops';
@@ -67,6 +68,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   });
   const suggest = aiCache({ redis, model: MODEL_NAME, ttl: '1h' }, model);
 
+  const retries = new BackgroundRetries();
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
@@ -86,11 +88,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
       write: async (run, id) => {
         // The cached queries first (after the write succeeded), then the responses built from them.
         const result = await queries.write(['recipes'], run);
-        await itemCache.invalidate({ tags: ['recipe-list', `recipe:${id}`] }).catch((error: unknown) => {
-          logWarning(
-            `cached responses of recipe ${id} not invalidated (they expire within 5 min): ${messageOf(error)}`,
-          );
-        });
+        await retries.run(
+          () => itemCache.invalidate({ tags: ['recipe-list', `recipe:${id}`] }),
+          (error) => logWarning(`cached responses of recipe ${id} not invalidated yet, retrying: ${messageOf(error)}`),
+        );
         return result;
       },
       listCache,
@@ -107,6 +108,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     app,
     metrics,
     close: async () => {
+      retries.close();
       metrics.close();
       session.close();
       await queries.close();
