@@ -134,6 +134,52 @@ describe('queryCache() against Redis at scale and under failure', () => {
     });
   });
 
+  describe('when the reply to a generation’s creation is lost', () => {
+    let redis: Standalone;
+    before(async () => {
+      redis = await Standalone.start();
+    });
+    after(async () => {
+      await redis.stop();
+    });
+
+    // Regression: the reader kept a token whose creation reply it never saw, and used it again the next
+    // time the table had no generation key, so entries stored under it became current again.
+    it('should never create a generation with a token that may already be in use', async () => {
+      const q = queryCache({ redis: redis.client({ commandTimeout: '200ms' }), redisTimeout: '200ms' });
+      const recipes = uniqueTable('recipes');
+      const genKey = dbKey(recipes, 'gen');
+      const old = countingLoader(() => 'read before the write');
+      try {
+        // Redis learns the scripts first (a paused EVALSHA of an unknown script would only reply NOSCRIPT).
+        await q.get(queryOf([uniqueTable('warm')]), () => 'warm');
+        // Reads pass, scripts wait: the creation runs in Redis after the client gave up on it.
+        await redis.node.command('CLIENT', 'PAUSE', 600, 'WRITE');
+        expect(await q.get(queryOf([recipes]), old)).to.equal('read before the write');
+        await waitFor(async () => (await redis.node.command('EXISTS', genKey)) === 1, {
+          what: 'the late creation of the generation',
+        });
+        // Once the breaker closes again, an entry is stored under that generation.
+        await waitFor(
+          async () => {
+            await q.get(queryOf([recipes]), old);
+            return ((await redis.node.command('KEYS', `db:{${recipes}}:*`)) as string[]).length === 2;
+          },
+          { what: 'an entry stored under the late generation' },
+        );
+        await q.invalidate(recipes);
+        // The generation is lost (evicted, or a failover dropped it).
+        await redis.node.command('DEL', genKey);
+
+        const fresh = countingLoader(() => 'read after the write');
+        expect(await q.get(queryOf([recipes]), fresh)).to.equal('read after the write');
+        expect(fresh.calls).to.equal(1);
+      } finally {
+        await q.close();
+      }
+    });
+  });
+
   describe('on Redis Cluster', function () {
     this.timeout(60_000);
     let q: QueryCache;

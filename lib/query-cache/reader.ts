@@ -22,26 +22,23 @@ export type Reader = (key: string, tables: readonly string[]) => Promise<ReadSta
  * created by a script (first use of a table, or after eviction). In memory, the scripts' twins do it all.
  */
 export function readerFor(backend: Backend): Reader {
-  let candidate = newToken();
-  /** Creates a missing generation atomically (SET if absent), or reads the one another instance created. */
-  const ensure = async (table: string): Promise<string> => {
-    const fresh = candidate;
-    const gen = await backend.run(generationScript, [generationKey(table)], [fresh]);
-    if (gen === fresh) candidate = newToken();
-    return gen;
-  };
+  /**
+   * Creates a missing generation atomically (SET if absent), or reads the one another instance created.
+   * Every attempt offers a new token: an attempt whose reply was lost may still have set its token, so
+   * offering it again later could bring back entries stored under it.
+   */
+  const ensure = (table: string): Promise<string> =>
+    backend.run(generationScript, [generationKey(table)], [newToken()]);
 
   if (!(backend instanceof RedisBackend)) {
     return async (key, tables) => {
       const [first, ...rest] = tables as [string, ...string[]];
-      const fresh = candidate;
       const [reply, ...others] = await Promise.all([
-        backend.run(readScript, [key, generationKey(first)], [fresh]),
+        backend.run(readScript, [key, generationKey(first)], [newToken()]),
         ...rest.map(ensure),
       ]);
       const entry = typeof reply === 'string' ? reply : undefined;
       const generations = [entry ? entry.slice(0, TOKEN_LENGTH) : String(reply[0]), ...others];
-      if (generations[0] === fresh) candidate = newToken();
       return { entry, generations };
     };
   }
