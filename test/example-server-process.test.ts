@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Standalone, waitFor } from './support';
+import { trackProcess } from './support/processes';
 
 /** The example's `main.ts` in a child process, as `npm start` runs it. */
 class ExampleProcess {
@@ -20,6 +21,7 @@ class ExampleProcess {
       env: { ...process.env, DEBUG: '', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    trackProcess(this.child);
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk;
     });
