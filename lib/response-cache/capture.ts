@@ -2,6 +2,21 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 type WriteCallback = (error?: Error | null) => void;
+type StoreHeader = (this: ServerResponse, statusLine: string, headers: unknown) => unknown;
+interface HeadHookable {
+  _storeHeader?: StoreHeader;
+}
+
+/** Runs `hook` once, when Node serialises the response head (every writeHead wrapper has run by then). */
+function hookHeadWrite(res: ServerResponse, hook: () => void): void {
+  const inherited = (res as unknown as HeadHookable)._storeHeader;
+  if (typeof inherited !== 'function' || res.headersSent) return;
+  (res as unknown as HeadHookable)._storeHeader = function storeHeader(this: ServerResponse, line, headers) {
+    delete (this as unknown as HeadHookable)._storeHeader;
+    hook();
+    return inherited.call(this, line, headers);
+  };
+}
 type Patched = Pick<ServerResponse, 'writeHead' | 'write' | 'end' | 'flushHeaders'>;
 
 /**
@@ -57,13 +72,24 @@ export class ResponseCapture {
     if (!this.released) this.restore();
   }
 
-  /** Writes the response out with `body` (or nothing, for 304 and HEAD) and restores the response object. */
-  release(body: Buffer | undefined): void {
+  /**
+   * Writes the response out with `body` (or nothing, for 304 and HEAD) and restores the response object.
+   * `beforeHead` runs once the head's headers are final — after every header-time hook an outer
+   * middleware installed (express-session adds its Set-Cookie there) — just before they are written,
+   * so it can still change them. (It hooks Node's `_storeHeader`; on a runtime without it, it does not
+   * run and the caller's check after release is what remains.)
+   */
+  release(body: Buffer | undefined, beforeHead?: () => void): void {
     if (this.released) return;
     this.restore();
+    if (beforeHead) hookHeadWrite(this.res, beforeHead);
     const callback = this.endCallback;
-    if (body === undefined || body.length === 0) this.res.end(callback);
-    else this.res.end(body, callback);
+    try {
+      if (body === undefined || body.length === 0) this.res.end(callback);
+      else this.res.end(body, callback);
+    } finally {
+      delete (this.res as unknown as HeadHookable)._storeHeader;
+    }
   }
 
   private recordHead(status: number, rest: unknown[]): void {

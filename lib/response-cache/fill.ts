@@ -9,7 +9,7 @@ import { type CachedResponse, encodeEntry, storageMs } from './entry';
 import { pathIndexKey, routeIndexKey, tagIndexKey } from './hub';
 import { INDEX_ADD } from './index-scripts';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
-import { freshLifetimeMs, responseSkipReason } from './rules';
+import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
 import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -95,6 +95,7 @@ function finish(
   if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
     reason = 'invalidated while the handler ran';
   let entry: CachedResponse | null = null;
+  let addedCacheControl: string | undefined;
   if (reason === undefined) {
     const ownCacheControl = res.getHeader('cache-control') !== undefined;
     const freshMs = freshLifetimeMs(res, config.ttlMs);
@@ -121,24 +122,32 @@ function finish(
       sieMs: config.staleIfErrorMs,
       ...identity,
     };
-    if (!ownCacheControl) res.setHeader('Cache-Control', cacheControlFor(freshMs, perUser));
+    addedCacheControl = ownCacheControl ? undefined : cacheControlFor(freshMs, perUser);
+    if (addedCacheControl !== undefined) res.setHeader('Cache-Control', addedCacheControl);
   }
   res.setHeader('X-Cache', 'MISS');
   const lastModified = res.getHeader('last-modified');
   const etagValue = res.getHeader('etag');
-  if (
-    isNotModified(
-      conditional,
-      res.statusCode,
-      typeof etagValue === 'string' ? etagValue : undefined,
-      typeof lastModified === 'string' ? lastModified : undefined,
-    )
-  ) {
-    toNotModified(res);
-    capture.release(undefined);
-  } else {
-    capture.release(body);
-  }
+  const notModified = isNotModified(
+    conditional,
+    res.statusCode,
+    typeof etagValue === 'string' ? etagValue : undefined,
+    typeof lastModified === 'string' ? lastModified : undefined,
+  );
+  if (notModified) toNotModified(res);
+  // Outer middleware may still add headers when the head is written (express-session's Set-Cookie):
+  // storability is decided again on the final head, before it goes out and before anything is stored.
+  const recheck = (): void => {
+    const late = entry === null ? undefined : finalHeadSkipReason(res, addedCacheControl);
+    if (late === undefined) return;
+    if (addedCacheControl !== undefined && res.getHeader('cache-control') === addedCacheControl && !res.headersSent) {
+      res.removeHeader('cache-control');
+    }
+    entry = null;
+    reason = late;
+  };
+  capture.release(notModified ? undefined : body, recheck);
+  recheck(); // after release too: the safety net when the head hook could not run
   if (entry === null) {
     debug('not stored %s: %s', ctx.key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });

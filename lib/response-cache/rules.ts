@@ -88,6 +88,22 @@ export function responseSkipReason(
   return reflectedHeader(req, res, body, vary);
 }
 
+/**
+ * Why a response must not be stored, judged on its final head: header-time hooks of outer middleware
+ * (express-session's Set-Cookie, a late Cache-Control) run only when the head is written.
+ * `ownCacheControl` is the Cache-Control the cache set itself (not held against the response).
+ */
+export function finalHeadSkipReason(res: Response, ownCacheControl: string | undefined): string | undefined {
+  if (res.getHeader('set-cookie') !== undefined) return 'response sets a cookie (added when its head was written)';
+  const cacheControl = res.getHeader('cache-control');
+  if (cacheControl === ownCacheControl) return undefined; // the cache's own (private for per-user routes)
+  const directives = parseCacheControl(cacheControl as string | undefined);
+  for (const directive of ['private', 'no-store', 'no-cache']) {
+    if (directives.has(directive)) return `response Cache-Control: ${directive} (set when its head was written)`;
+  }
+  return undefined;
+}
+
 /** Names an unkeyed request header whose value the response echoes (a cache poisoning attempt or a per-caller response). */
 function reflectedHeader(req: Request, res: Response, body: Buffer, vary: readonly string[]): string | undefined {
   const responseHeaders = Object.values(res.getHeaders())

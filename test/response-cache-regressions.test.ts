@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import express from 'express';
+import request from 'supertest';
+import { type MiddlewareEvent, onEvent } from '../lib/common/events';
+import type { RedisClient } from '../lib/redis';
+import { responseCache } from '../lib/response-cache';
+import { sessions } from '../lib/sessions';
+import { entryKeysOf, expectMiss, uniquePath } from './fixtures/response-cache-app';
+import { type Standalone, sharedStandalone, waitFor } from './support';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+
+/** Collects the api cache events until stopped. */
+function recordEvents(): { events: MiddlewareEvent[]; outcomes: () => string[]; stop: () => void } {
+  const events: MiddlewareEvent[] = [];
+  const stop = onEvent((event) => events.push(event));
+  const outcomes = () => events.flatMap((e) => (e.kind === 'cache' && e.cache === 'api' ? [e.outcome] : []));
+  return { events, outcomes, stop };
+}
+
+/** Regression tests, one per bug found in review, named after the bug. */
+describe('responseCache() regressions', () => {
+  let standalone: Standalone;
+  let redis: RedisClient;
+  before(async () => {
+    standalone = await sharedStandalone();
+    redis = standalone.client();
+  });
+
+  describe('a Set-Cookie added when the head is written (express-session)', () => {
+    for (const backend of ['memory', 'redis'] as const) {
+      it(`should never store it nor serve it to another visitor (${backend})`, async () => {
+        const path = uniquePath('session');
+        const app = express();
+        app.use(sessions({ secret: SECRET }));
+        const cache = responseCache({ redis: backend === 'redis' ? redis : undefined, localTtl: 0 });
+        let calls = 0;
+        app.get(path, cache, (req, res) => {
+          calls += 1;
+          const session = req.session as unknown as { cart?: string };
+          session.cart = `cart-of-visitor-${calls}`;
+          res.json({ cart: session.cart });
+        });
+        const recorder = recordEvents();
+        try {
+          const first = await request(app).get(path).expect(200);
+          expectMiss(first);
+          expect(first.headers['set-cookie'], 'visitor 1 gets a session cookie').to.have.length(1);
+          // Plain Express sends no Cache-Control: the cache must not make a cookie-setting response look shareable.
+          expect(first.headers['cache-control'] ?? '').to.not.match(/max-age=[1-9]/);
+          await waitFor(() => recorder.outcomes().some((o) => o === 'skip' || o === 'store'), {
+            what: 'the store decision',
+          });
+          expect(recorder.outcomes()).to.include('skip').and.not.include('store');
+          const second = await request(app).get(path).expect(200);
+          expect(second.headers['x-cache']).to.not.equal('HIT');
+          expect(second.body.cart).to.equal('cart-of-visitor-2');
+          expect(calls).to.equal(2);
+        } finally {
+          recorder.stop();
+        }
+        if (backend === 'redis') expect(await entryKeysOf(redis, path)).to.deep.equal([]);
+      });
+    }
+  });
+});
