@@ -5,7 +5,7 @@ import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import type { RedisClient } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
 import { sessions } from '../lib/sessions';
-import { entryKeysOf, expectMiss, uniquePath } from './fixtures/response-cache-app';
+import { createApp, entryKeysOf, expectMiss, jsonCall, uniquePath } from './fixtures/response-cache-app';
 import { type Standalone, sharedStandalone, waitFor } from './support';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
@@ -62,5 +62,19 @@ describe('responseCache() regressions', () => {
         if (backend === 'redis') expect(await entryKeysOf(redis, path)).to.deep.equal([]);
       });
     }
+  });
+  describe("the request's conditional headers", () => {
+    it('should be restored once the handler ended (outer middleware still sees them)', async () => {
+      const path = uniquePath('restore');
+      const seen: Array<string | undefined> = [];
+      const logger: express.RequestHandler = (req, res, next) => {
+        res.on('finish', () => seen.push(req.headers['if-none-match']));
+        next();
+      };
+      const { app } = createApp({ redis }, path, jsonCall, { before: [logger] });
+      await request(app).get(path).set('If-None-Match', '"nope"').expect(200);
+      await waitFor(() => seen.length === 1, { what: 'the response to finish' });
+      expect(seen).to.deep.equal(['"nope"']);
+    });
   });
 });

@@ -24,12 +24,13 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
   const conditional = { ...req.headers };
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
-  for (const name of CONDITIONAL_HEADERS) delete req.headers[name];
+  const restoreConditional = hideConditionalHeaders(req);
   let overflowed = false;
   const capture = new ResponseCapture(
     res,
     shared.config.maxBodySize,
     (body) => {
+      restoreConditional();
       try {
         finish(ctx, shared, capture, body, conditional, preset, lockKey);
       } catch (error) {
@@ -39,6 +40,7 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
       }
     },
     () => {
+      restoreConditional();
       overflowed = true;
       res.setHeader('X-Cache', 'MISS');
       skip(`body above maxBodySize (${shared.config.maxBodySize} bytes)`);
@@ -50,10 +52,28 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
     done(ctx, shared, null, lockKey);
   };
   res.once('close', () => {
+    restoreConditional();
     if (!capture.isReleased && !overflowed) done(ctx, shared, null, lockKey);
   });
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
   ctx.next();
+}
+
+/**
+ * Removes the request's conditional headers (so the handler, and Express's own freshness check in
+ * `res.send`, produce the full response); returns the function that puts them back (idempotent).
+ */
+function hideConditionalHeaders(req: Request): () => void {
+  const hidden: Array<[string, string | string[]]> = [];
+  for (const name of CONDITIONAL_HEADERS) {
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    hidden.push([name, value]);
+    delete req.headers[name];
+  }
+  return () => {
+    for (const [name, value] of hidden.splice(0)) if (req.headers[name] === undefined) req.headers[name] = value;
+  };
 }
 
 /** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
