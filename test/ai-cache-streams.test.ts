@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { aiCache } from '../lib/ai-cache';
+import { onEvent } from '../lib/common/events';
 import { type RedisClient, resolveBackend } from '../lib/redis';
 import { captureEvents, deferred, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
 import { sharedStandalone, waitFor } from './support';
@@ -164,5 +165,111 @@ describe('aiCache() with streamed results', () => {
     await waitFor(() => judged, { what: 'shouldCache' });
     expect(judged).to.deep.equal(['x', 'y']);
     expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+  });
+});
+
+describe('aiCache() with a streamed result nobody reads', () => {
+  let client: RedisClient;
+  let other: RedisClient;
+
+  before(async () => {
+    const redis = await sharedStandalone();
+    client = redis.client();
+    other = redis.client();
+  });
+
+  after(async () => {
+    for (const c of [client, other]) {
+      await resolveBackend({ redis: c }).close();
+      c.disconnect();
+    }
+  });
+
+  /** A model stream that counts its calls and its closes (as an SDK stream closes its HTTP connection). */
+  function streamingModel(chunks: (call: number) => string[]) {
+    const counts = { inferences: 0, closed: 0 };
+    const fn = async (_prompt: string): Promise<AsyncIterable<string>> => {
+      const call = ++counts.inferences;
+      const queue = chunks(call);
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: async () =>
+            queue.length > 0 ? { done: false, value: queue.shift() as string } : { done: true, value: undefined },
+          return: async () => {
+            counts.closed++;
+            return { done: true, value: undefined };
+          },
+        }),
+      };
+    };
+    return { fn, counts };
+  }
+
+  it('should give up the recording after lockTtl without a pull: lock released, not stored, source closed', async () => {
+    const capture = captureEvents();
+    const { fn, counts } = streamingModel(() => ['one', 'two']);
+    const suggest = aiCache({ redis: client, model: uniqueModel('idle'), lockTtl: '300ms', lockWait: '1m' }, fn);
+    const lock = `${suggest.keyFor('q')}:lock`;
+    try {
+      // Awaited (say the HTTP client disconnected before the first chunk) but never iterated.
+      const unread = await suggest('q');
+      expect(await client.get(lock)).to.be.a('string');
+      // Without the idle timer the holder keeps renewing its lock for lockWait (1 min): nobody else computes.
+      await waitFor(async () => (await client.exists(lock)) === 0, { what: 'the lock to be released' });
+      await waitFor(() => capture.events.some((e) => e.reason === 'stream-idle'), { what: 'the skip' });
+      expect(counts.closed).to.equal(1);
+      expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+      // The flight left the in-process map: an identical call here runs (and stores) a new inference.
+      expect(await collect(await suggest('q'))).to.deep.equal(['one', 'two']);
+      expect(counts.inferences).to.equal(2);
+      await storedEntry(client, suggest.keyFor('q'));
+      // Reading the given-up stream later fails rather than ending as if it were complete.
+      const late = await collect(unread).then(
+        () => 'complete',
+        (error: Error & { code?: string }) => error.code,
+      );
+      expect(late).to.equal('E_AI_STREAM_IDLE');
+    } finally {
+      capture.stop();
+    }
+  });
+
+  it('should let another instance compute instead of waiting lockWait for an unread stream', async () => {
+    const model = uniqueModel('idle-2');
+    const { fn, counts } = streamingModel((call) => [`answer #${call}`]);
+    const make = (redis: RedisClient) => aiCache({ redis, model, lockTtl: '300ms', lockWait: '1m' }, fn);
+    await make(client)('q'); // never iterated
+    // B finds A's lock, waits, and takes over once A gives up (not after lockWait).
+    expect(await collect(await make(other)('q'))).to.deep.equal(['answer #2']);
+    expect(counts.inferences).to.equal(2);
+  });
+
+  it('should not give up while the source is slow to produce the next chunk', async () => {
+    const gate = deferred();
+    let renewals = 0;
+    const stop = onEvent((event) => {
+      if (event.kind === 'redis' && event.operation === 'rmwAiRenewLock') renewals++;
+    });
+    const suggest = aiCache(
+      { redis: client, model: uniqueModel('slow'), lockTtl: '150ms' },
+      async function* (_prompt: string) {
+        yield 'thinking…';
+        await gate.promise;
+        yield ' done';
+      },
+    );
+    try {
+      const live = suggest('q')[Symbol.asyncIterator]();
+      expect((await live.next()).value).to.equal('thinking…');
+      const second = live.next(); // the consumer waits on the model
+      // Renewed every 50 ms: six renewals is twice the idle time with a pull outstanding.
+      await waitFor(() => renewals >= 6, { what: 'the lock renewed while the model is slow' });
+      gate.resolve();
+      expect(await second).to.deep.equal({ done: false, value: ' done' });
+      expect((await live.next()).done).to.equal(true);
+      await storedEntry(client, suggest.keyFor('q'));
+    } finally {
+      stop();
+    }
   });
 });

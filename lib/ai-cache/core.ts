@@ -85,7 +85,8 @@ export class AiCacheCore<A extends unknown[]> {
       const { resolved, joined } = await this.resolve(key, args, controls);
       const { outcome } = resolved;
       // Everyone left a shared stream before this caller arrived: that flight is over, start a new one.
-      if (outcome.kind === 'stream' && outcome.recorder.status === 'abandoned' && attempt < 3) continue;
+      const status = outcome.kind === 'stream' ? outcome.recorder.status : undefined;
+      if ((status === 'abandoned' || status === 'idle') && attempt < 3) continue;
       if (resolved.from === 'direct') {
         emitEvent({ kind: 'cache', cache: 'ai', outcome: 'bypass', reason: resolved.reason ?? 'redis-down' });
       } else if (joined) {
@@ -203,7 +204,8 @@ export class AiCacheCore<A extends unknown[]> {
       throw error;
     }
     if (isAsyncIterable(result)) {
-      const recorder = new StreamRecorder(result, (end, recorded) => {
+      // Nobody reading it for lockTtl (awaited, never iterated) ends the recording: lock and flight are freed.
+      const recorder = new StreamRecorder(result, this.config.lockTtlMs, (end, recorded) => {
         void this.afterStream(key, end, recorded.chunks, ttlMs, lock, finish);
       });
       return { outcome: { kind: 'stream', recorder }, from, reason: bypassReason };

@@ -24,8 +24,25 @@ export class CachedFailureError extends RedisMiddlewareError {
   }
 }
 
+/**
+ * A streamed result was not read for `idleMs` (the lock TTL) after it was handed out, so its recording
+ * was given up and its source closed; a consumer that comes back to it later gets this error rather
+ * than a silently truncated stream.
+ */
+export class AiStreamIdleError extends RedisMiddlewareError {
+  static readonly code = 'E_AI_STREAM_IDLE';
+  constructor(idleMs: number, key?: string) {
+    super(
+      AiStreamIdleError.code,
+      `this stream was not read for ${idleMs} ms (lockTtl), so it was closed; iterate a streamed result as soon as you get it`,
+      { key },
+    );
+  }
+}
+
 /** Every coded error class of aiCache, by code. */
 export const aiCacheErrors = {
   E_AI_CACHE_VALUE: AiCacheValueError,
   E_AI_CACHED_FAILURE: CachedFailureError,
+  E_AI_STREAM_IDLE: AiStreamIdleError,
 } as const;

@@ -16,7 +16,7 @@ import type {
 } from './types';
 
 export type { Codec } from './entry';
-export { AiCacheValueError, aiCacheErrors, CachedFailureError } from './errors';
+export { AiCacheValueError, AiStreamIdleError, aiCacheErrors, CachedFailureError } from './errors';
 export type { AiCacheOptions } from './options';
 export type { AiCallControls, AiFunction, CachedAiFunction, CachedReturn, Settled, WarmOptions, WarmReport };
 

@@ -51,7 +51,12 @@ export interface AiCacheOptions<A extends unknown[] = unknown[], V = unknown> ex
   decodedCacheBytes?: number;
   /** Share one inference between processes with a Redis lock. @default true */
   lock?: boolean;
-  /** Lifetime of that lock; it is renewed while the inference runs, so this bounds how long a crashed holder blocks others. @default '10s' */
+  /**
+   * Lifetime of that lock; it is renewed while the inference runs, so this bounds how long a crashed holder
+   * blocks others. Also how long a streamed result may go unread (no consumer asking for a chunk) before
+   * its recording is given up and its source closed.
+   * @default '10s'
+   */
   lockTtl?: Duration;
   /** Longest a caller waits for another process's inference before running its own. @default '60s' */
   lockWait?: Duration;

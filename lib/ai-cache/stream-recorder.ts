@@ -1,12 +1,18 @@
 // Tees a streamed result: every consumer gets the chunks as they arrive while they are recorded for the cache.
+import { AiStreamIdleError } from './errors';
 
-/** How a recorded stream ended: complete, failed (the source threw), or abandoned (every consumer left early). */
-export type StreamEnd = 'done' | 'failed' | 'abandoned';
+/**
+ * How a recorded stream ended: complete, failed (the source threw), abandoned (every consumer left
+ * early), or idle (no consumer asked for a chunk for `idleMs`, e.g. it was never iterated).
+ */
+export type StreamEnd = 'done' | 'failed' | 'abandoned' | 'idle';
 
 /**
  * Pulls the source only as fast as the fastest consumer asks; a consumer that joins late first gets
  * the chunks recorded so far. The source is closed (its `return()`) once every consumer has left
- * before the end. `onEnd` runs once, synchronously, when the outcome is known.
+ * before the end, or once no consumer has asked for a chunk for `idleMs` while no chunk was being
+ * produced (a result that was awaited but never iterated must not hold its lock and flight forever).
+ * `onEnd` runs once, synchronously, when the outcome is known.
  */
 export class StreamRecorder<C = unknown> {
   readonly chunks: C[] = [];
@@ -14,13 +20,16 @@ export class StreamRecorder<C = unknown> {
   private error: unknown;
   private consumers = 0;
   private pulling: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly iterator: AsyncIterator<C>;
 
   constructor(
     source: AsyncIterable<C>,
+    private readonly idleMs: number,
     private readonly onEnd: (end: StreamEnd, recorder: StreamRecorder<C>) => void,
   ) {
     this.iterator = source[Symbol.asyncIterator]();
+    this.armIdle();
   }
 
   /** Whether the stream is still running, or how it ended. */
@@ -42,12 +51,18 @@ export class StreamRecorder<C = unknown> {
     const recorder = this;
     const iterator: AsyncIterableIterator<C> = {
       async next(): Promise<IteratorResult<C, undefined>> {
+        recorder.armIdle();
         for (;;) {
           if (left) return { done: true, value: undefined };
           if (index < recorder.chunks.length) return { done: false, value: recorder.chunks[index++] as C };
           if (recorder.state === 'failed') {
             leave();
             throw recorder.error;
+          }
+          if (recorder.state === 'idle') {
+            // Its source is closed: ending here would pass a truncated answer off as complete.
+            leave();
+            throw new AiStreamIdleError(recorder.idleMs);
           }
           if (recorder.state !== 'open') {
             leave();
@@ -69,12 +84,17 @@ export class StreamRecorder<C = unknown> {
 
   private pull(): Promise<void> {
     if (!this.pulling) {
+      // A consumer is waiting on the source: a slow model is not an idle consumer.
+      clearTimeout(this.idleTimer);
       this.pulling = this.iterator.next().then(
         (result) => {
           this.pulling = undefined;
           if (this.state !== 'open') return;
           if (result.done) this.end('done');
-          else this.chunks.push(result.value);
+          else {
+            this.chunks.push(result.value);
+            this.armIdle();
+          }
         },
         (error: unknown) => {
           this.pulling = undefined;
@@ -87,8 +107,18 @@ export class StreamRecorder<C = unknown> {
     return this.pulling;
   }
 
-  private abandon(): void {
-    this.end('abandoned');
+  /** (Re)starts the idle countdown, unless the stream ended or a chunk is being produced. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.state !== 'open' || this.pulling) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.state === 'open' && !this.pulling) this.abandon('idle');
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private abandon(end: 'abandoned' | 'idle' = 'abandoned'): void {
+    this.end(end);
     try {
       // Let the source close its connection; its answer (or failure) no longer matters.
       this.iterator.return?.()?.catch(() => undefined);
@@ -98,6 +128,7 @@ export class StreamRecorder<C = unknown> {
   }
 
   private end(end: StreamEnd): void {
+    clearTimeout(this.idleTimer);
     this.state = end;
     this.onEnd(end, this);
   }
