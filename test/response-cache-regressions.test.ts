@@ -5,7 +5,7 @@ import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import type { RedisClient } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
 import { sessions } from '../lib/sessions';
-import { createApp, entryKeysOf, expectMiss, jsonCall, uniquePath } from './fixtures/response-cache-app';
+import { createApp, entryKeysOf, expectHit, expectMiss, jsonCall, uniquePath } from './fixtures/response-cache-app';
 import { type Standalone, sharedStandalone, waitFor } from './support';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
@@ -63,6 +63,38 @@ describe('responseCache() regressions', () => {
       });
     }
   });
+  describe('a 304 answered on a miss', () => {
+    it("should keep the handler's Set-Cookie and other non-content headers, and drop Content-*", async () => {
+      const path = uniquePath('304cookie');
+      const { app } = createApp({ redis }, path, (_req, res) => {
+        res.cookie('pref', 'dark').set('X-Trace', 'abc').set('Content-Language', 'en').json({ recipe: 'soup' });
+      });
+      const full = await request(app).get(path).expect(200);
+      const etag = full.headers.etag as string;
+      const notModified = await request(app).get(path).set('If-None-Match', etag).expect(304);
+      expectMiss(notModified);
+      expect(notModified.headers['set-cookie']).to.deep.equal(full.headers['set-cookie']);
+      expect(notModified.headers['x-trace']).to.equal('abc');
+      expect(notModified.headers.etag).to.equal(etag);
+      expect(notModified.headers['content-type']).to.equal(undefined);
+      expect(notModified.headers['content-language']).to.equal(undefined);
+      expect(notModified.headers['content-length']).to.equal(undefined);
+    });
+
+    it('should keep headers an outer middleware set (CORS) on a 304 hit', async () => {
+      const path = uniquePath('304cors');
+      const cors: express.RequestHandler = (_req, res, next) => {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        next();
+      };
+      const { app } = createApp({ redis }, path, jsonCall, { before: [cors] });
+      const etag = (await request(app).get(path)).headers.etag as string;
+      const hit = await request(app).get(path).set('If-None-Match', etag).expect(304);
+      expectHit(hit);
+      expect(hit.headers['access-control-allow-origin']).to.equal('*');
+    });
+  });
+
   describe("the request's conditional headers", () => {
     it('should be restored once the handler ended (outer middleware still sees them)', async () => {
       const path = uniquePath('restore');

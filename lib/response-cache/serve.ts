@@ -4,19 +4,6 @@ import type { Request, Response } from 'express';
 import fresh from 'fresh';
 import type { CachedResponse } from './entry';
 
-/** Headers a 304 keeps (RFC 9110 §15.4.5), plus ours. */
-const NOT_MODIFIED_KEEPS = new Set([
-  'cache-control',
-  'content-location',
-  'date',
-  'etag',
-  'expires',
-  'vary',
-  'last-modified',
-  'age',
-  'x-cache',
-]);
-
 /** Response headers never stored: per-connection, per-response, or written by the cache itself. */
 export const NOT_STORED_HEADERS = new Set([
   'connection',
@@ -46,11 +33,19 @@ export function isNotModified(
   return fresh(requestHeaders, { etag, 'last-modified': lastModified });
 }
 
-/** Strips a response down to a 304 (no body, no content headers). */
+/**
+ * Turns a response into a 304: no body, and none of the representation's content headers
+ * (`Content-*` except `Content-Location`, and `Transfer-Encoding`). Everything else stays — RFC 9110
+ * §15.4.5 requires the Cache-Control, Content-Location, Date, ETag, Expires and Vary a 200 would have
+ * had and allows the rest; a Set-Cookie the application wanted sent, CORS headers and the like are
+ * kept, as plain Express keeps them.
+ */
 export function toNotModified(res: Response): void {
   res.statusCode = 304;
   for (const name of res.getHeaderNames()) {
-    if (!NOT_MODIFIED_KEEPS.has(name)) res.removeHeader(name);
+    if ((name.startsWith('content-') && name !== 'content-location') || name === 'transfer-encoding') {
+      res.removeHeader(name);
+    }
   }
 }
 
