@@ -5,7 +5,15 @@ import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import type { RedisClient } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
 import { sessions } from '../lib/sessions';
-import { createApp, entryKeysOf, expectHit, expectMiss, jsonCall, uniquePath } from './fixtures/response-cache-app';
+import {
+  apiKeysOf,
+  createApp,
+  entryKeysOf,
+  expectHit,
+  expectMiss,
+  jsonCall,
+  uniquePath,
+} from './fixtures/response-cache-app';
 import { type Standalone, sharedStandalone, waitFor } from './support';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
@@ -107,6 +115,43 @@ describe('responseCache() regressions', () => {
       await request(app).get(path).set('If-None-Match', '"nope"').expect(200);
       await waitFor(() => seen.length === 1, { what: 'the response to finish' });
       expect(seen).to.deep.equal(['"nope"']);
+    });
+  });
+  describe('the cross-instance fill lock', () => {
+    it('should not be released by a slow instance whose lock expired and was taken by another', async () => {
+      const path = uniquePath('lockowner');
+      const a = createApp({ redis, localTtl: 0, lockTimeout: '1s' }, path, jsonCall);
+      const b = createApp({ redis: standalone.client(), localTtl: 0, lockTimeout: '1s' }, path, jsonCall);
+      a.origin.close();
+      b.origin.close();
+      const recorder = recordEvents();
+      try {
+        const fromA = request(a.app)
+          .get(path)
+          .then((res) => res);
+        await waitFor(() => a.origin.calls === 1, { what: 'instance A filling' });
+        const lockKey = await waitFor(async () => (await apiKeysOf(redis, path)).find((key) => key.endsWith('.lock')), {
+          what: "A's lock",
+        });
+        await waitFor(async () => (await redis.exists(lockKey)) === 0, { what: "A's lock to expire" });
+        const fromB = request(b.app)
+          .get(path)
+          .then((res) => res);
+        await waitFor(() => b.origin.calls === 1, { what: 'instance B filling under its own lock' });
+        expect(await redis.exists(lockKey)).to.equal(1);
+        a.origin.open();
+        expectMiss(await fromA);
+        await waitFor(() => recorder.outcomes().includes('store'), { what: "A's store" });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(await redis.exists(lockKey), "B's lock survives A's release").to.equal(1);
+        b.origin.open();
+        expectMiss(await fromB);
+        await waitFor(async () => (await redis.exists(lockKey)) === 0, { what: 'B to release its own lock' });
+      } finally {
+        recorder.stop();
+        a.origin.open();
+        b.origin.open();
+      }
     });
   });
 });

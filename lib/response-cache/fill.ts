@@ -9,6 +9,7 @@ import { type CachedResponse, encodeEntry, storageMs } from './entry';
 import { pathIndexKey, routeIndexKey, tagIndexKey } from './hub';
 import { INDEX_ADD } from './index-scripts';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
+import { type FillLock, releaseLock } from './lock';
 import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
 import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
 
@@ -19,7 +20,7 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
  * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
  * answers the condition itself.
  */
-export function fill(ctx: RequestContext, shared: Shared, lockKey: string | undefined): void {
+export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
@@ -32,11 +33,11 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
     (body) => {
       restoreConditional();
       try {
-        finish(ctx, shared, capture, body, conditional, preset, lockKey);
+        finish(ctx, shared, capture, body, conditional, preset, lock);
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
-        done(ctx, shared, null, lockKey);
+        done(ctx, shared, null, lock);
       }
     },
     () => {
@@ -49,11 +50,11 @@ export function fill(ctx: RequestContext, shared: Shared, lockKey: string | unde
   const skip = (reason: string): void => {
     debug('not stored %s: %s', ctx.key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
-    done(ctx, shared, null, lockKey);
+    done(ctx, shared, null, lock);
   };
   res.once('close', () => {
     restoreConditional();
-    if (!capture.isReleased && !overflowed) done(ctx, shared, null, lockKey);
+    if (!capture.isReleased && !overflowed) done(ctx, shared, null, lock);
   });
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
   ctx.next();
@@ -84,7 +85,7 @@ function finish(
   body: Buffer,
   conditional: Request['headers'],
   preset: ReadonlyMap<string, string>,
-  lockKey: string | undefined,
+  lock: FillLock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
@@ -96,7 +97,7 @@ function finish(
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
     sendCached(req, res, ctx.stale, 'STALE', perUser);
-    done(ctx, shared, null, lockKey);
+    done(ctx, shared, null, lock);
     return;
   }
   const success = res.statusCode >= 200 && res.statusCode < 300;
@@ -171,13 +172,13 @@ function finish(
   if (entry === null) {
     debug('not stored %s: %s', ctx.key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
-    done(ctx, shared, null, lockKey);
+    done(ctx, shared, null, lock);
     return;
   }
-  done(ctx, shared, entry, lockKey);
+  done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, req, vary);
   shared.local.set(key, entry);
-  void store(ctx, shared, key, entry).finally(() => releaseLock(shared, lockKey));
+  void store(ctx, shared, key, entry).finally(() => releaseLock(shared.config.backend, lock));
 }
 
 /** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
@@ -190,13 +191,9 @@ function setStrongEtag(req: Request, res: Response, body: Buffer): void {
 }
 
 /** Settles the flight; without an entry to store, the lock is released at once. */
-function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lockKey: string | undefined): void {
+function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: FillLock | undefined): void {
   ctx.settle(entry);
-  if (entry === null) releaseLock(shared, lockKey);
-}
-
-function releaseLock(shared: Shared, lockKey: string | undefined): void {
-  if (lockKey !== undefined) shared.config.backend.del(lockKey).catch(() => undefined);
+  if (entry === null) releaseLock(shared.config.backend, lock);
 }
 
 /** Writes the entry, its index memberships and the vary spec, then tells every instance. Failures only log. */

@@ -6,6 +6,7 @@ import { bypass, debug, type RequestContext, type Shared, usability } from './co
 import { type CachedResponse, decodeEntry } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf } from './key';
+import { acquireLock, type FillLock } from './lock';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
 import { watchUnsafeRequest } from './write-invalidation';
@@ -119,17 +120,17 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (!config.singleFlight) return fill(ctx, shared, undefined);
 
   const lockKey = lockKeyOf(key);
-  let locked: boolean;
+  let lock: FillLock | undefined;
   try {
-    locked = await config.backend.setIfAbsent(lockKey, '1', Math.max(config.lockTimeoutMs, 1000));
+    lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     settle(null);
     return bypass(res, next, `Redis failed: ${messageOf(error)}`);
   }
-  if (locked) {
+  if (lock) {
     // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.
     if (stored && state === 'revalidate') settle(stored);
-    return fill(ctx, shared, lockKey);
+    return fill(ctx, shared, lock);
   }
   if (stored && state === 'revalidate') {
     // stale-while-revalidate (RFC 5861 §3): another request (maybe on another instance) is refreshing it.
@@ -138,7 +139,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
   const remote = await waitForRemote(shared, ctx, lockKey);
-  if (remote === 'lock') return fill(ctx, shared, lockKey);
+  if (remote && 'token' in remote) return fill(ctx, shared, remote);
   if (remote) {
     local.set(key, remote);
     settle(remote);
@@ -146,6 +147,11 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   debug('gave up waiting for another instance to fill %s', key);
   return fill(ctx, shared, undefined);
+}
+
+/** How long a fill lock lives: the wait it bounds, at least 1 s. */
+function lockTtlMs(lockTimeoutMs: number): number {
+  return Math.max(lockTimeoutMs, 1000);
 }
 
 /** Reads and decodes an entry; a malformed one is a miss. */
@@ -160,12 +166,12 @@ async function read(shared: Shared, key: string): Promise<CachedResponse | null>
   }
 }
 
-/** Polls until the entry appears (fresh), or the lock frees up (then we take it: `'lock'`), or time runs out. */
+/** Polls until the entry appears (fresh), or the lock frees up (then we take it), or time runs out. */
 async function waitForRemote(
   shared: Shared,
   ctx: RequestContext,
   lockKey: string,
-): Promise<CachedResponse | 'lock' | undefined> {
+): Promise<CachedResponse | FillLock | undefined> {
   const { backend, lockTimeoutMs } = shared.config;
   const deadline = Date.now() + lockTimeoutMs;
   try {
@@ -173,7 +179,8 @@ async function waitForRemote(
       await shared.hub.waitForFill(ctx.key, Math.min(REMOTE_POLL_MS, remaining));
       const entry = await read(shared, ctx.key);
       if (entry && usability(entry, ctx) === 'fresh') return entry;
-      if (await backend.setIfAbsent(lockKey, '1', Math.max(lockTimeoutMs, 1000))) return 'lock';
+      const lock = await acquireLock(backend, lockKey, lockTtlMs(lockTimeoutMs));
+      if (lock) return lock;
     }
   } catch (error) {
     debug('waiting for %s failed: %s', ctx.key, messageOf(error));
