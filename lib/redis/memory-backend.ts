@@ -79,12 +79,11 @@ let shared: MemoryBackend | undefined;
  * every cache in the process). Prints one warning line the first time it is used.
  */
 export function sharedMemoryBackend(): MemoryBackend {
-  if (!shared) {
-    warnOnce(
-      'MEMORY_MODE',
-      'no Redis client was given; caches, limits and sessions live in this process only (not shared between instances)',
-    );
-    shared = new MemoryBackend();
-  }
+  // warnOnce keeps it to one line per process (tests reset it to see the line again).
+  warnOnce(
+    'MEMORY_MODE',
+    'no Redis client was given; caches, limits and sessions live in this process only (not shared between instances)',
+  );
+  shared ??= new MemoryBackend();
   return shared;
 }
