@@ -154,4 +154,44 @@ describe('responseCache() regressions', () => {
       }
     });
   });
+  describe("a client's Cache-Control: no-cache", () => {
+    it('should not force a handler run per request: concurrent refreshers on two instances share one', async () => {
+      const path = uniquePath('refreshflight');
+      let arrived = 0;
+      const count: express.RequestHandler = (_req, _res, next) => {
+        arrived += 1;
+        next();
+      };
+      const a = createApp({ redis, localTtl: 0 }, path, jsonCall, { before: [count] });
+      const b = createApp({ redis: standalone.client(), localTtl: 0 }, path, jsonCall, { before: [count] });
+      await request(a.app).get(path).expect(200);
+      await waitFor(async () => (await request(b.app).get(path)).headers['x-cache'] === 'HIT', {
+        what: 'a stored entry',
+      });
+      a.origin.close();
+      try {
+        const refresh = (app: express.Express) =>
+          request(app)
+            .get(path)
+            .set('Cache-Control', 'no-cache')
+            .then((res) => res);
+        const first = refresh(a.app);
+        await waitFor(() => a.origin.calls === 2, { what: 'the first refresh to run the handler' });
+        arrived = 0;
+        const others = [
+          ...Array.from({ length: 4 }, () => refresh(a.app)),
+          ...Array.from({ length: 5 }, () => refresh(b.app)),
+        ];
+        await waitFor(() => arrived === 9, { what: 'the other refreshers to arrive' });
+        a.origin.open();
+        for (const res of await Promise.all([first, ...others])) expect(res.body.call).to.equal(2);
+        expect(a.origin.calls + b.origin.calls).to.equal(2);
+      } finally {
+        a.origin.open();
+      }
+      // A refresh that starts after the last one ended runs the handler again (never served an older entry).
+      expectMiss(await request(b.app).get(path).set('Cache-Control', 'no-cache'));
+      expect(a.origin.calls + b.origin.calls).to.equal(3);
+    });
+  });
 });

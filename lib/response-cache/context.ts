@@ -18,6 +18,8 @@ export interface Shared {
   local: LocalCache;
   /** In-process single flight: key → the entry its leader produced (or null). */
   flights: Map<string, Promise<CachedResponse | null>>;
+  /** In-process refreshes (request `no-cache`): key → the entry the refreshing handler run produced (or null). */
+  refreshes: Map<string, Promise<CachedResponse | null>>;
 }
 
 /** One request on its way through the cache. */

@@ -59,6 +59,7 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
     hub,
     local: new LocalCache(hub, config.localTtlMs, config.localMaxEntries),
     flights: new Map(),
+    refreshes: new Map(),
   };
   hub.ensureSubscribed();
   const middleware = createHandler(shared) as ResponseCacheMiddleware;

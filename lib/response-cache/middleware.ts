@@ -3,16 +3,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
-import { type CachedResponse, decodeEntry } from './entry';
+import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf } from './key';
 import { acquireLock, type FillLock } from './lock';
+import { lockTtlMs, read, waitForRemote, within } from './lookup';
+import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
 import { watchUnsafeRequest } from './write-invalidation';
-
-/** How often a request waiting for another instance's fill looks in Redis (pub/sub usually wakes it sooner). */
-const REMOTE_POLL_MS = 100;
 
 /** Builds the middleware function over the shared state of one responseCache(). */
 export function createHandler(shared: Shared): RequestHandler {
@@ -71,7 +70,8 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
 
   if (policy.refresh) {
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
-    return fill(ctx, shared, undefined);
+    if (req.method === 'HEAD') return fill(ctx, shared, undefined);
+    return refresh(shared, ctx, perUser);
   }
   const localEntry = local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
@@ -149,62 +149,8 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   return fill(ctx, shared, undefined);
 }
 
-/** How long a fill lock lives: the wait it bounds, at least 1 s. */
-function lockTtlMs(lockTimeoutMs: number): number {
-  return Math.max(lockTimeoutMs, 1000);
-}
-
-/** Reads and decodes an entry; a malformed one is a miss. */
-async function read(shared: Shared, key: string): Promise<CachedResponse | null> {
-  const data = await shared.config.backend.get(key);
-  if (!data) return null;
-  try {
-    return await decodeEntry(data);
-  } catch (error) {
-    debug('unreadable entry %s: %s', key, messageOf(error));
-    return null;
-  }
-}
-
-/** Polls until the entry appears (fresh), or the lock frees up (then we take it), or time runs out. */
-async function waitForRemote(
-  shared: Shared,
-  ctx: RequestContext,
-  lockKey: string,
-): Promise<CachedResponse | FillLock | undefined> {
-  const { backend, lockTimeoutMs } = shared.config;
-  const deadline = Date.now() + lockTimeoutMs;
-  try {
-    for (let remaining = lockTimeoutMs; remaining > 0; remaining = deadline - Date.now()) {
-      await shared.hub.waitForFill(ctx.key, Math.min(REMOTE_POLL_MS, remaining));
-      const entry = await read(shared, ctx.key);
-      if (entry && usability(entry, ctx) === 'fresh') return entry;
-      const lock = await acquireLock(backend, lockKey, lockTtlMs(lockTimeoutMs));
-      if (lock) return lock;
-    }
-  } catch (error) {
-    debug('waiting for %s failed: %s', ctx.key, messageOf(error));
-  }
-  return undefined;
-}
-
 function passThrough(res: Response, next: NextFunction): void {
   res.setHeader('X-Cache', 'MISS');
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
   next();
-}
-
-/** The promise's value, or null when it takes longer than `ms`. */
-function within<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      () => resolve(null),
-    );
-  });
 }

@@ -1,0 +1,66 @@
+// Lookup steps shared by the normal and the refresh flow: reading an entry, waiting for another fill, the lock's lifetime.
+import { messageOf } from '../common/errors';
+import { debug, type RequestContext, type Shared, usability } from './context';
+import { type CachedResponse, decodeEntry } from './entry';
+import { acquireLock, type FillLock } from './lock';
+
+/** How often a request waiting for another instance's fill looks in Redis (pub/sub usually wakes it sooner). */
+const REMOTE_POLL_MS = 100;
+
+/** How long a fill lock lives: the wait it bounds, at least 1 s. */
+export function lockTtlMs(lockTimeoutMs: number): number {
+  return Math.max(lockTimeoutMs, 1000);
+}
+
+/** Reads and decodes an entry; a malformed one is a miss. */
+export async function read(shared: Shared, key: string): Promise<CachedResponse | null> {
+  const data = await shared.config.backend.get(key);
+  if (!data) return null;
+  try {
+    return await decodeEntry(data);
+  } catch (error) {
+    debug('unreadable entry %s: %s', key, messageOf(error));
+    return null;
+  }
+}
+
+/**
+ * Polls until the entry appears (fresh, and stored at `notBefore` or later), or the lock frees up
+ * (then we take it), or time runs out.
+ */
+export async function waitForRemote(
+  shared: Shared,
+  ctx: RequestContext,
+  lockKey: string,
+  notBefore = 0,
+): Promise<CachedResponse | FillLock | undefined> {
+  const { backend, lockTimeoutMs } = shared.config;
+  const deadline = Date.now() + lockTimeoutMs;
+  try {
+    for (let remaining = lockTimeoutMs; remaining > 0; remaining = deadline - Date.now()) {
+      await shared.hub.waitForFill(ctx.key, Math.min(REMOTE_POLL_MS, remaining));
+      const entry = await read(shared, ctx.key);
+      if (entry && entry.storedAt >= notBefore && usability(entry, ctx) === 'fresh') return entry;
+      const lock = await acquireLock(backend, lockKey, lockTtlMs(lockTimeoutMs));
+      if (lock) return lock;
+    }
+  } catch (error) {
+    debug('waiting for %s failed: %s', ctx.key, messageOf(error));
+  }
+  return undefined;
+}
+
+/** The promise's value, or null when it takes longer than `ms`. */
+export function within<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => resolve(null),
+    );
+  });
+}
