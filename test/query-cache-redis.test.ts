@@ -20,6 +20,20 @@ async function commandCount(node: RedisNode): Promise<{ total: number; byCommand
   return { total, byCommand };
 }
 
+/** The data commands (connection housekeeping left out) a node ran while `run` ran. */
+async function dataCommands(node: RedisNode, run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const housekeeping = new Set(['subscribe', 'unsubscribe', 'ping', 'client|setinfo', 'client', 'select', 'hello']);
+  const before = await commandCount(node);
+  await run();
+  const after = await commandCount(node);
+  const used: Record<string, number> = {};
+  for (const [command, calls] of Object.entries(after.byCommand)) {
+    const delta = calls - (before.byCommand[command] ?? 0);
+    if (delta > 0 && !housekeeping.has(command)) used[command] = delta;
+  }
+  return used;
+}
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
     () => expect.fail('resolved'),
@@ -141,6 +155,25 @@ describe('queryCache() against Redis at scale and under failure', () => {
     });
     after(async () => {
       await redis.stop();
+    });
+
+    it('should read a single-table hit with one MGET, and each other table’s generation with one GET', async () => {
+      const q = queryCache({ redis: redis.client() });
+      const recipes = uniqueTable('recipes');
+      const ratings = uniqueTable('ratings');
+      const loader = countingLoader((call) => call);
+      try {
+        await q.get(queryOf([recipes]), loader);
+        await q.get(queryOf([recipes, ratings]), loader);
+        expect(await dataCommands(redis.node, () => q.get(queryOf([recipes]), loader))).to.deep.equal({ mget: 1 });
+        expect(await dataCommands(redis.node, () => q.get(queryOf([recipes, ratings]), loader))).to.deep.equal({
+          mget: 1,
+          get: 1,
+        });
+        expect(loader.calls).to.equal(2);
+      } finally {
+        await q.close();
+      }
     });
 
     // Regression: the reader kept a token whose creation reply it never saw, and used it again the next

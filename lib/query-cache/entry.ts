@@ -57,18 +57,16 @@ export function buildEntry(generations: readonly string[], payload: string): str
   return generations.join('') + payload;
 }
 
-/**
- * True when an entry was written under exactly these generations (the first was already checked by
- * the read script; this checks the rest).
- */
-export function entryIsCurrent(entry: string, generations: readonly string[]): boolean {
-  for (let i = 1; i < generations.length; i++) {
-    if (!entry.startsWith(generations[i] as string, i * TOKEN_LENGTH)) return false;
+/** True when an entry was written under exactly these generations (its leading tokens equal them). */
+export function entryIsCurrent(entry: Buffer, generations: readonly string[]): boolean {
+  if (entry.length <= generations.length * TOKEN_LENGTH) return false;
+  for (let i = 0; i < generations.length; i++) {
+    if (entry.toString('latin1', i * TOKEN_LENGTH, (i + 1) * TOKEN_LENGTH) !== generations[i]) return false;
   }
   return true;
 }
 
-/** The serialized result inside an entry of `tableCount` tables. */
-export function payloadOf(entry: string, tableCount: number): string {
-  return entry.slice(tableCount * TOKEN_LENGTH);
+/** Where the serialized result starts inside an entry of `tableCount` tables. */
+export function payloadOffset(tableCount: number): number {
+  return tableCount * TOKEN_LENGTH;
 }

@@ -2,14 +2,14 @@
 import { messageOf, toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
-import { buildEntry, entryIsCurrent, generationKey, payloadOf } from './entry';
+import { buildEntry, generationKey, payloadOffset } from './entry';
 import { QueryInvalidationError } from './errors';
 import { Invalidator } from './invalidation';
 import type { QueryCacheConfig } from './options';
 import { type NormalizedQuery, normalizeQuery, normalizeTables, type Query, type TableList } from './query';
 import { type ReadState, readerFor } from './reader';
 import { storeScript } from './scripts';
-import { deserialize, serialize, UnserializableError } from './serializer';
+import { deserializeAt, serialize, UnserializableError } from './serializer';
 
 const debug = debugFor('query-cache');
 
@@ -82,9 +82,9 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
       emitEvent({ kind: 'cache', cache: 'db', outcome: 'bypass', reason });
       return load(normalized, loader, undefined) as Promise<T>;
     }
-    if (state.entry !== undefined && entryIsCurrent(state.entry, state.generations)) {
+    if (state.entry !== undefined) {
       try {
-        const value = deserialize(payloadOf(state.entry, tables.length)) as T;
+        const value = deserializeAt(state.entry, payloadOffset(tables.length)) as T;
         emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
         return value;
       } catch (error) {

@@ -1,38 +1,11 @@
-// The query cache's Lua scripts (each with its in-memory twin): read, store and invalidate under one table's hash tag.
+// The query cache's Lua scripts (each with its in-memory twin): create a generation, store and invalidate.
 import { defineScript, type MemoryStore } from '../redis';
 
 /**
- * Reads an entry and the generation of the table it is stored under, in one round trip.
- * KEYS[1] = entry `db:{t}:<hash>`, KEYS[2] = generation `db:{t}:gen`; ARGV[1] = a fresh token used
- * only when the table has no generation yet (first use, or the key was evicted: a new token makes
- * every older entry of the table a miss, so eviction can never resurrect stale data).
- * Replies the entry when it was written under the current generation (it starts with that token),
- * else `{ generation }`.
- */
-export const readScript = defineScript<string | string[]>({
-  name: 'queryCacheRead',
-  lua: `
-local gen = redis.call('GET', KEYS[2])
-if not gen then
-  redis.call('SET', KEYS[2], ARGV[1])
-  gen = ARGV[1]
-end
-local entry = redis.call('GET', KEYS[1])
-if entry and string.sub(entry, 1, #gen) == gen then
-  return entry
-end
-return { gen }
-`,
-  memory(store, keys, args) {
-    const gen = generationOf(store, keys[1] as string, args[0] as string);
-    const entry = store.get<string>(keys[0] as string);
-    return typeof entry === 'string' && entry.startsWith(gen) ? entry : [gen];
-  },
-});
-
-/**
- * Reads (creating when absent, as above) the generation of one table.
- * KEYS[1] = `db:{t}:gen`; ARGV[1] = a fresh token. Replies the generation.
+ * Reads the generation of one table, creating it when absent (first use, or the key was evicted or
+ * lost): a new token makes every older entry of the table a miss, so a lost generation can never
+ * resurrect stale data. KEYS[1] = `db:{t}:gen`; ARGV[1] = a token never offered before. Replies the
+ * generation.
  */
 export const generationScript = defineScript<string>({
   name: 'queryCacheGeneration',

@@ -29,10 +29,18 @@ export function serialize(value: CacheableValue): string {
 
 /** Reads what {@link serialize} wrote. @throws SyntaxError or TypeError when the text is not a payload. */
 export function deserialize(text: string): CacheableValue {
-  const format = text.charCodeAt(0);
-  if (format === 74 /* J */) return JSON.parse(text.slice(1));
-  if (format === 84 /* T */) return JSON.parse(text.slice(1), revive);
-  throw new TypeError(`unknown query cache payload format ${JSON.stringify(text.charAt(0))}`);
+  return deserializeAt(Buffer.from(text), 0);
+}
+
+/**
+ * Reads a payload that starts at `offset` of a stored entry, decoding the bytes once (no copy of the
+ * entry as a string first). @throws SyntaxError or TypeError when the bytes are not a payload.
+ */
+export function deserializeAt(bytes: Buffer, offset: number): CacheableValue {
+  const format = bytes[offset];
+  if (format === 74 /* J */) return JSON.parse(bytes.toString('utf8', offset + 1));
+  if (format === 84 /* T */) return JSON.parse(bytes.toString('utf8', offset + 1), revive);
+  throw new TypeError(`unknown query cache payload format ${JSON.stringify(String.fromCharCode(format ?? 0))}`);
 }
 
 function encode(value: unknown, state: { tagged: boolean }, ancestors: Set<object>): unknown {
