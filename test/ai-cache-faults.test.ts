@@ -8,10 +8,12 @@ describe('aiCache() when Redis fails', function () {
   this.timeout(60_000);
   let redis: Standalone;
   let client: RedisClient;
+  let observer: RedisClient;
 
   before(async () => {
     redis = await Standalone.start();
     client = redis.client({ commandTimeout: 300 });
+    observer = redis.client();
   });
 
   after(async () => {
@@ -63,6 +65,63 @@ describe('aiCache() when Redis fails', function () {
       const before = inferences();
       await suggest('q');
       expect(inferences()).to.equal(before);
+    });
+  });
+
+  describe('when a lock of this process was left behind by a fault', function () {
+    // Under the bug each of these waited for the leftover lock: lockWait (1 min) at worst.
+    this.timeout(15_000);
+
+    /** A cached function that reports which lock token was in Redis while its inference ran. */
+    function watched(gate?: Promise<void>) {
+      const ran: Array<string | null> = [];
+      const suggest = aiCache(
+        { redis: client, redisTimeout: 300, model: uniqueModel('leftover'), lockTtl: '1m', lockWait: '1m' },
+        async (q: string) => {
+          // Looked up on a connection of its own: a paused write on `client` holds up its later commands too.
+          ran.push(await observer.get(`${suggest.keyFor(q)}:lock`));
+          await gate;
+          return `answer ${q} #${ran.length}`;
+        },
+      );
+      return { suggest, ran, lock: (q: string) => `${suggest.keyFor(q)}:lock` };
+    }
+
+    const backend = () => resolveBackend({ redis: client, redisTimeout: 300 });
+
+    it('should not wait on a lock whose SET NX timed out but took effect', async () => {
+      const { suggest, ran, lock } = watched();
+      // Writes wait for 1 s: the SET NX times out here (300 ms) and is applied by Redis afterwards.
+      await redis.node.command('CLIENT', 'PAUSE', 1000, 'WRITE');
+      expect(await suggest('q')).to.equal('answer q #1');
+      const leftover = await waitFor(() => observer.get(lock('q')), { what: 'the late SET NX to land' });
+      await waitFor(() => !backend().isDown(), { what: 'the breaker to close' });
+
+      expect(await suggest('q')).to.equal('answer q #2');
+      // It ran under a lock of its own: this process's leftover was deleted, not waited for.
+      expect(ran[1]).to.be.a('string').and.not.equal(leftover);
+      await storedEntry(client, suggest.keyFor('q'));
+    });
+
+    it('should not wait on a lock whose release failed', async () => {
+      const gate = deferred();
+      const { suggest, ran, lock } = watched(gate.promise);
+      // A short entry TTL: the entry written once the pause ends expires, the leftover lock (1 min) does not.
+      const first = suggest.with({ ttl: '200ms' })('q');
+      await waitFor(() => ran.length === 1, { what: 'the first inference' });
+      const held = await client.get(lock('q'));
+      expect(held).to.be.a('string');
+      // The entry's SET times out (the breaker opens), so the release fails fast and never reaches Redis.
+      await redis.node.command('CLIENT', 'PAUSE', 1000, 'WRITE');
+      gate.resolve();
+      expect(await first).to.equal('answer q #1');
+      await waitFor(async () => !backend().isDown() && (await client.exists(suggest.keyFor('q'))) === 0, {
+        what: 'the breaker to close and the entry to expire',
+      });
+      expect(await client.get(lock('q'))).to.equal(held);
+
+      expect(await suggest('q')).to.equal('answer q #2');
+      expect(ran[1]).to.be.a('string').and.not.equal(held);
     });
   });
 

@@ -60,15 +60,50 @@ export class HeldLock {
     this.timer.unref();
   }
 
-  /** Takes the lock of `entryKey` when nobody holds it; undefined when someone does. Throws when Redis fails. */
+  /**
+   * Takes the lock of `entryKey` when nobody holds it; undefined when someone does. Throws when Redis fails.
+   * A lock this process left behind (see `Leftovers`) is deleted and taken over rather than waited for.
+   */
   static async acquire(
     backend: Backend,
     entryKey: string,
     ttlMs: number,
     maxHoldMs: number,
   ): Promise<HeldLock | undefined> {
+    const key = lockKey(entryKey);
+    const leftovers = leftoversOf(backend);
     const token = randomBytes(12).toString('base64url');
-    const taken = await backend.setIfAbsent(lockKey(entryKey), token, ttlMs);
+    const take = async (): Promise<boolean> => {
+      try {
+        return await backend.setIfAbsent(key, token, ttlMs);
+      } catch (error) {
+        // The SET may still have reached Redis (a timeout is not a refusal): the lock may be ours.
+        leftovers.remember(key, token);
+        throw error;
+      }
+    };
+    let taken = await take();
+    if (!taken) {
+      const mine = leftovers.take(key);
+      if (mine.length > 0) {
+        let deleted = 0;
+        try {
+          for (const old of mine) {
+            deleted = await backend.run(RELEASE_LOCK, [key], [old]);
+            if (deleted === 1) break;
+          }
+        } catch (error) {
+          for (const old of mine) leftovers.remember(key, old);
+          throw error;
+        }
+        if (deleted === 1) {
+          debug('deleted lock %s this process had left behind', entryKey);
+          taken = await take();
+        }
+      }
+    } else {
+      leftovers.take(key); // whatever this process left there is gone
+    }
     return taken ? new HeldLock(backend, entryKey, token, ttlMs, maxHoldMs) : undefined;
   }
 
@@ -77,13 +112,61 @@ export class HeldLock {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
+    const key = lockKey(this.entryKey);
     try {
-      await this.backend.run(RELEASE_LOCK, [lockKey(this.entryKey)], [this.token]);
+      await this.backend.run(RELEASE_LOCK, [key], [this.token]);
+    } catch (error) {
+      // It stays until its TTL: this process remembers it so its own next call does not wait for it.
+      leftoversOf(this.backend).remember(key, this.token);
+      debug('could not release lock %s (remembered as left behind; it expires by itself): %s', this.entryKey, error);
+      return;
+    }
+    try {
       await this.backend.publish(RELEASE_CHANNEL, this.entryKey);
     } catch (error) {
-      debug('could not release lock %s (it expires by itself): %s', this.entryKey, error);
+      debug('could not announce the release of %s (waiters poll instead): %s', this.entryKey, error);
     }
   }
+}
+
+/**
+ * Locks this process may have left in Redis: a SET NX that failed (a timeout is not a refusal: it may
+ * have been applied after all) or a release that failed. Without this, this process's next call for
+ * that entry would wait for a lock nobody holds, up to its TTL. Bounded; the oldest are forgotten first
+ * (they expire by themselves).
+ */
+class Leftovers {
+  private static readonly MAX_KEYS = 10_000;
+  private readonly tokens = new Map<string, string[]>();
+
+  remember(key: string, token: string): void {
+    const known = this.tokens.get(key) ?? [];
+    this.tokens.delete(key);
+    this.tokens.set(key, [...known.slice(-3), token]);
+    if (this.tokens.size > Leftovers.MAX_KEYS) {
+      const oldest = this.tokens.keys().next().value;
+      if (oldest !== undefined) this.tokens.delete(oldest);
+    }
+  }
+
+  /** The tokens this process may have left at `key`, forgotten as they are handed out. */
+  take(key: string): string[] {
+    const known = this.tokens.get(key);
+    if (!known) return [];
+    this.tokens.delete(key);
+    return known;
+  }
+}
+
+const leftovers = new WeakMap<Backend, Leftovers>();
+
+function leftoversOf(backend: Backend): Leftovers {
+  let known = leftovers.get(backend);
+  if (!known) {
+    known = new Leftovers();
+    leftovers.set(backend, known);
+  }
+  return known;
 }
 
 /** Wakes the callers of this process that wait on another process's inference. One subscription per backend. */

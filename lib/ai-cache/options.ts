@@ -58,7 +58,13 @@ export interface AiCacheOptions<A extends unknown[] = unknown[], V = unknown> ex
    * @default '10s'
    */
   lockTtl?: Duration;
-  /** Longest a caller waits for another process's inference before running its own. @default '60s' */
+  /**
+   * Longest a caller waits for another process's inference before running its own (and how long a holder
+   * keeps renewing its lock). Sized for a web request: a waiter that gives up still has to run its own
+   * inference, and 30 s plus one inference stays under the common 60 s proxy timeout. Waits on a holder
+   * that crashed end after `lockTtl`, and this process never waits on a lock it left behind itself.
+   * @default '30s'
+   */
   lockWait?: Duration;
 }
 
@@ -89,7 +95,7 @@ export const DEFAULTS = {
   compressAbove: 1024,
   maxSize: 4 * 1024 * 1024,
   lockTtl: '10s',
-  lockWait: '60s',
+  lockWait: '30s',
   decodedCacheBytes: 8 * 1024 * 1024,
 } as const;
 
