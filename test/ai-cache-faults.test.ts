@@ -179,6 +179,26 @@ describe('aiCache() on Redis Cluster', function () {
     expect(inferences).to.equal(1);
   });
 
+  it('should announce a release from the lock script to subscribers on any node', async () => {
+    const listener = cluster.client();
+    const announced: string[] = [];
+    await listener.subscribe('ai:released');
+    listener.on('message', (_channel: string, message: string) => announced.push(message));
+    try {
+      const suggest = aiCache(
+      { redis: clients[0] as RedisClient, model: uniqueModel('announce') },
+      async (q: string) => `answer ${q}`,
+    );
+    // Keys in several slots, so the script (and its PUBLISH) runs on several primaries.
+    const questions = ['a', 'b', 'c', 'd', 'e', 'f'];
+      for (const q of questions) await suggest(q);
+      const keys = questions.map((q) => suggest.keyFor(q));
+      await waitFor(() => keys.every((key) => announced.includes(key)), { what: 'every release announced' });
+    } finally {
+      listener.disconnect();
+    }
+  });
+
   it('should store and replay a stream', async () => {
     const model = uniqueModel('cluster-stream');
     const make = (redis: RedisClient) =>

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { type AiCacheOptions, aiCache, CachedFailureError } from '../lib/ai-cache';
+import { onEvent } from '../lib/common/events';
 import { type RedisClient, resolveBackend } from '../lib/redis';
 import { captureEvents, deferred, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
 import { sharedStandalone, waitFor } from './support';
@@ -220,6 +221,45 @@ describe('aiCache()', () => {
       expect(await Promise.all([first, second])).to.deep.equal(['egg', 'egg']);
       expect(inferences).to.equal(1);
       await resolveBackend({ redis: other }).close();
+    });
+  });
+
+  describe('releasing the lock', () => {
+    it('should delete the lock and announce it on ai:released in one round trip', async () => {
+      const listener = (await sharedStandalone()).client();
+      const announced: string[] = [];
+      const operations: string[] = [];
+      const stop = onEvent((event) => {
+        if (event.kind === 'redis') operations.push(event.operation);
+      });
+      try {
+        await listener.subscribe('ai:released');
+        listener.on('message', (_channel: string, message: string) => announced.push(message));
+        const { suggest } = chef();
+        const key = suggest.keyFor({ ingredients: ['egg'] });
+        await suggest({ ingredients: ['egg'] });
+        await waitFor(() => announced.includes(key), { what: 'the release announcement' });
+        expect(await client.exists(`${key}:lock`)).to.equal(0);
+        expect(operations.filter((op) => op === 'rmwAiReleaseLock')).to.have.length(1);
+        expect(operations, 'no separate PUBLISH').to.not.include('PUBLISH');
+      } finally {
+        stop();
+        listener.disconnect();
+      }
+    });
+  });
+
+  describe('releasing the lock without Redis (memory backend)', () => {
+    it('should announce the release to the subscribers in this process', async () => {
+      const announced: string[] = [];
+      const unsubscribe = await resolveBackend({}).subscribe('ai:released', (message) => announced.push(message));
+      try {
+        const suggest = aiCache({ model: uniqueModel() }, async (q: string) => `answer ${q}`);
+        await suggest('q');
+        await waitFor(() => announced.includes(suggest.keyFor('q')), { what: 'the release announcement' });
+      } finally {
+        await unsubscribe();
+      }
     });
   });
 

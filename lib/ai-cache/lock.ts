@@ -1,4 +1,4 @@
-// The cross-process inference lock: SET NX PX to take it, token-checked Lua to renew and release, pub/sub to wake waiters.
+// The cross-process inference lock: SET NX PX to take it, token-checked Lua to renew and to release (and announce).
 import { randomBytes } from 'node:crypto';
 import { debugFor } from '../common/log';
 import { type Backend, defineScript } from '../redis';
@@ -6,18 +6,40 @@ import { lockKey, RELEASE_CHANNEL } from './keying';
 
 const debug = debugFor('ai-cache');
 
-/** KEYS[1] = lock key, ARGV[1] = holder token. Deletes the lock only if this holder still owns it. */
+/**
+ * KEYS[1] = lock key, ARGV[1] = channel, ARGV[2] = message (the entry key), ARGV[3..] = holder tokens.
+ * Deletes the lock only if it holds one of these tokens, and then publishes the release, so waiters on
+ * every instance are woken in the same round trip. Returns 1 when it deleted the lock. (The memory twin
+ * cannot reach the memory backend's channels: there the caller publishes.)
+ */
 export const RELEASE_LOCK = defineScript<number>({
   name: 'rmwAiReleaseLock',
-  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+  lua: `local held = redis.call('GET', KEYS[1])
+if not held then return 0 end
+for i = 3, #ARGV do
+  if held == ARGV[i] then
+    redis.call('DEL', KEYS[1])
+    redis.call('PUBLISH', ARGV[1], ARGV[2])
+    return 1
+  end
+end
 return 0`,
-  memory(store, [key], [token]) {
+  memory(store, [key], [, , ...tokens]) {
     const held = store.get(key as string);
-    if (held === undefined || String(held) !== token) return 0;
+    if (held === undefined || !tokens.includes(String(held))) return 0;
     store.delete(key as string);
     return 1;
   },
 });
+
+/** Deletes the lock at `key` if it holds one of `tokens` and wakes the waiters; true when it did. */
+async function releaseIfHeld(backend: Backend, entryKey: string, tokens: string[]): Promise<boolean> {
+  const deleted = await backend.run(RELEASE_LOCK, [lockKey(entryKey)], [RELEASE_CHANNEL, entryKey, ...tokens]);
+  if (deleted === 1 && backend.kind === 'memory') {
+    await backend.publish(RELEASE_CHANNEL, entryKey);
+  }
+  return deleted === 1;
+}
 
 /** KEYS[1] = lock key, ARGV[1] = holder token, ARGV[2] = new TTL in ms. Extends the lock only for its holder. */
 export const RENEW_LOCK = defineScript<number>({
@@ -86,17 +108,14 @@ export class HeldLock {
     if (!taken) {
       const mine = leftovers.take(key);
       if (mine.length > 0) {
-        let deleted = 0;
+        let deleted: boolean;
         try {
-          for (const old of mine) {
-            deleted = await backend.run(RELEASE_LOCK, [key], [old]);
-            if (deleted === 1) break;
-          }
+          deleted = await releaseIfHeld(backend, entryKey, mine);
         } catch (error) {
           for (const old of mine) leftovers.remember(key, old);
           throw error;
         }
-        if (deleted === 1) {
+        if (deleted) {
           debug('deleted lock %s this process had left behind', entryKey);
           taken = await take();
         }
@@ -112,19 +131,13 @@ export class HeldLock {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    const key = lockKey(this.entryKey);
     try {
-      await this.backend.run(RELEASE_LOCK, [key], [this.token]);
+      // Not announced when the lock was no longer ours: its new holder announces its own release.
+      await releaseIfHeld(this.backend, this.entryKey, [this.token]);
     } catch (error) {
-      // It stays until its TTL: this process remembers it so its own next call does not wait for it.
-      leftoversOf(this.backend).remember(key, this.token);
+      // It may stay until its TTL: remembered, so this process's own next call does not wait for it.
+      leftoversOf(this.backend).remember(lockKey(this.entryKey), this.token);
       debug('could not release lock %s (remembered as left behind; it expires by itself): %s', this.entryKey, error);
-      return;
-    }
-    try {
-      await this.backend.publish(RELEASE_CHANNEL, this.entryKey);
-    } catch (error) {
-      debug('could not announce the release of %s (waiters poll instead): %s', this.entryKey, error);
     }
   }
 }
