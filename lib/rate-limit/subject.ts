@@ -2,10 +2,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Request } from 'express';
 import { warnOnce } from '../common/log';
+import { DEFAULT_ENDPOINT, routeEndpoint } from './endpoint';
 import type { RateLimitConfig } from './options';
 
-/** The endpoint when the middleware runs before routing (mounted with `app.use`) and has no `name`. */
-export const DEFAULT_ENDPOINT = 'all';
+export { DEFAULT_ENDPOINT };
 
 /**
  * An IP address as a subject part: IPv4 as is, IPv4-mapped IPv6 (`::ffff:192.0.2.1`) unwrapped to IPv4,
@@ -73,12 +73,15 @@ export class SubjectResolver {
     return ip === undefined || ip === '' ? 'ip-unknown' : `ip${ipGroup(ip, this.config.ipv6Prefix)}`;
   }
 
-  /** The endpoint: the `name` option, else the route pattern, else {@link DEFAULT_ENDPOINT}. Never the raw URL. */
+  /**
+   * The endpoint: the `name` option, else the full route pattern (see {@link routeEndpoint}), else
+   * {@link DEFAULT_ENDPOINT}. Never the raw URL.
+   */
   endpointOf(req: Request): string {
     if (this.config.name !== undefined) return this.config.name;
-    const route = (req as Request & { route?: { path?: unknown } }).route;
-    if (route?.path === undefined) return DEFAULT_ENDPOINT;
-    return `${req.baseUrl}${String(route.path)}`;
+    const route = (req as Request & { route?: Record<string, unknown> }).route;
+    if (route === undefined || route === null || route.path === undefined) return DEFAULT_ENDPOINT;
+    return routeEndpoint(req, route);
   }
 
   private checkTrustProxy(req: Request): void {

@@ -24,8 +24,10 @@ export interface RateLimitOptions extends RedisConnectionOptions {
   windows: Record<string, number> | WindowLimit[];
   /**
    * The endpoint part of the keys and the `limiter` label of events. When given, every route behind
-   * this middleware shares one budget under this name. Without it, the route pattern is used
-   * (`req.baseUrl + req.route.path`, e.g. `/recipes/:id`) when mounted on a route, else `'all'`.
+   * this middleware shares one budget under this name. Without it, the full route pattern is used
+   * (mount patterns + `req.route.path`, e.g. `/users/:uid/items`) when mounted on a route, else `'all'`;
+   * when the mount pattern cannot be proven (RegExp mount, router mounted twice…) `~` + the route's path,
+   * with a warning asking for a name. Never the raw URL.
    * Give distinct names to several limiters mounted with `app.use`, or they share counters.
    * @default the route pattern, or 'all'
    */
