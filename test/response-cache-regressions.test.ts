@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { type MiddlewareEvent, onEvent } from '../lib/common/events';
-import type { RedisClient } from '../lib/redis';
+import { createRedis, type RedisClient } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
 import { sessions } from '../lib/sessions';
 import {
@@ -193,5 +193,63 @@ describe('responseCache() regressions', () => {
       expectMiss(await request(b.app).get(path).set('Cache-Control', 'no-cache'));
       expect(a.origin.calls + b.origin.calls).to.equal(3);
     });
+  });
+  describe('the stale-set race across instances', () => {
+    /** A client whose user may not use pub/sub: its instance never hears another's invalidation message. */
+    let deaf: RedisClient;
+    before(async () => {
+      const user = `rc-deaf-${Date.now()}`;
+      await redis.call('ACL', 'SETUSER', user, 'on', '>deaf-password', '~*', '+@all', 'resetchannels');
+      deaf = createRedis(standalone.url.replace('redis://', `redis://${user}:deaf-password@`));
+      deaf.on('error', () => undefined);
+    });
+    after(() => deaf.disconnect());
+
+    for (const kind of ['tags', 'paths', 'routes'] as const) {
+      it(`should not keep a response whose handler read the data before another instance invalidated its ${kind}`, async () => {
+        const base = uniquePath(`race${kind}`);
+        const pattern = `${base}/:id`;
+        const db = { stock: 1 };
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let started = 0;
+        const app = express();
+        const a = responseCache({ redis: deaf, localTtl: 0, tags: () => ['stock'] });
+        app.get(pattern, a, async (_req, res) => {
+          const stock = db.stock; // read before the invalidation…
+          started += 1;
+          if (started === 1) await gate; // …and stored after it
+          res.json({ stock });
+        });
+        const b = createApp(
+          { redis: standalone.client(), localTtl: 0, tags: () => ['stock'] },
+          pattern,
+          (_req, res) => {
+            res.json({ stock: db.stock });
+          },
+        );
+        const fromA = request(app)
+          .get(`${base}/1`)
+          .then((res) => res);
+        await waitFor(() => started === 1, { what: "A's handler to read the data" });
+        const lockKey = await waitFor(
+          async () => (await apiKeysOf(redis, pattern)).find((key) => key.endsWith('.lock')),
+          { what: "A's lock" },
+        );
+        db.stock = 2;
+        const target = { tags: { tags: ['stock'] }, paths: { paths: [`${base}/1`] }, routes: { routes: [pattern] } }[
+          kind
+        ];
+        await b.cache.invalidate(target);
+        release();
+        expect((await fromA).body.stock).to.equal(1);
+        await waitFor(async () => (await redis.exists(lockKey)) === 0, { what: 'A to finish storing' });
+        const fromB = await request(b.app).get(`${base}/1`);
+        expect(fromB.body.stock, 'instance B after the invalidation').to.equal(2);
+        expect((await request(app).get(`${base}/1`)).body.stock, 'instance A after the invalidation').to.equal(2);
+      });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
 import type { ResponseCacheConfig } from './options';
 import type { RequestPolicy } from './rules';
+import type { FillStart } from './store';
 
 export const debug = debugFor('response-cache');
 
@@ -35,6 +36,8 @@ export interface RequestContext {
   stale: CachedResponse | undefined;
   /** The hub's invalidation counter when the lookup started (stale-set race check). */
   seq: number;
+  /** The tags and generations read before the handler ran (set once a fill starts; see store.ts). */
+  fillStart?: FillStart;
   /** Settles this request's in-process flight (followers then use the result). */
   settle(entry: CachedResponse | null): void;
 }

@@ -5,13 +5,12 @@ import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
-import { type CachedResponse, encodeEntry, storageMs } from './entry';
-import { pathIndexKey, routeIndexKey, tagIndexKey } from './hub';
-import { INDEX_ADD } from './index-scripts';
+import type { CachedResponse } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { type FillLock, releaseLock } from './lock';
 import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
 import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
+import { startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
@@ -57,7 +56,8 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
     if (!capture.isReleased && !overflowed) done(ctx, shared, null, lock);
   });
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
-  ctx.next();
+  // The generations must be read before the handler reads its data (see store.ts).
+  void startFill(ctx, shared).generations.then(() => ctx.next());
 }
 
 /**
@@ -104,14 +104,9 @@ function finish(
   if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
   let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
-  let tags: string[] = [];
-  if (reason === undefined && config.tags) {
-    try {
-      tags = [...config.tags(req)].map(String);
-    } catch (error) {
-      reason = `tags() threw: ${messageOf(error)}`;
-    }
-  }
+  const started = startFill(ctx, shared);
+  const tags = Array.isArray(started.tags) ? started.tags : [];
+  if (reason === undefined && !Array.isArray(started.tags)) reason = started.tags.error;
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
   if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
     reason = 'invalidated while the handler ran';
@@ -178,7 +173,11 @@ function finish(
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, req, vary);
   shared.local.set(key, entry);
-  void store(ctx, shared, key, entry).finally(() => releaseLock(shared.config.backend, lock));
+  void (async () => {
+    const generations = await startFill(ctx, shared).generations;
+    if (generations) await store(ctx, shared, key, entry, generations);
+    else debug('not stored %s: the generations could not be read before the handler ran', key);
+  })().finally(() => releaseLock(shared.config.backend, lock));
 }
 
 /** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
@@ -194,38 +193,4 @@ function setStrongEtag(req: Request, res: Response, body: Buffer): void {
 function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: FillLock | undefined): void {
   ctx.settle(entry);
   if (entry === null) releaseLock(shared.config.backend, lock);
-}
-
-/** Writes the entry, its index memberships and the vary spec, then tells every instance. Failures only log. */
-async function store(ctx: RequestContext, shared: Shared, key: string, entry: CachedResponse): Promise<void> {
-  const { backend } = shared.config;
-  try {
-    const encoded = await encodeEntry(entry, shared.config.compressAbove);
-    const ttlMs = storageMs(entry);
-    // Indexes first: an entry must never exist in Redis without the index entries that can drop it.
-    const indexes = [routeIndexKey(entry.endpoint), pathIndexKey(entry.path), ...entry.tags.map(tagIndexKey)];
-    await Promise.all([
-      ...indexes.map((index) => backend.run(INDEX_ADD, [index], [key, ttlMs])),
-      shared.hub.learnVary(entry.endpoint, entry.vary),
-    ]);
-    await backend.set(key, encoded, ttlMs);
-    if (shared.hub.invalidatedSince(ctx.seq, entry)) {
-      // An invalidation arrived while we were writing: the entry may predate it.
-      await backend.del(key);
-      shared.local.delete(key);
-      debug('dropped %s: invalidated while it was being stored', key);
-      return;
-    }
-    await shared.hub.announceFill(key);
-    debug('stored %s (%d bytes, fresh %d ms)', key, encoded.length, entry.freshMs);
-    emitEvent({
-      kind: 'cache',
-      cache: 'api',
-      outcome: 'store',
-      rawBytes: entry.body.length,
-      storedBytes: encoded.length,
-    });
-  } catch (error) {
-    debug('could not store %s: %s', key, messageOf(error));
-  }
 }

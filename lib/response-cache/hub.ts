@@ -1,12 +1,25 @@
 // State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
 import { randomUUID } from 'node:crypto';
 import { debugFor } from '../common/log';
-import { apiKey, type Backend } from '../redis';
+import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
-import { INDEX_TAKE } from './index-scripts';
+import {
+  GENERATION_TTL_MS,
+  newGeneration,
+  pathGenerationKey,
+  pathIndexKey,
+  routeGenerationKey,
+  routeIndexKey,
+  tagGenerationKey,
+  tagIndexKey,
+} from './generations';
+import { INVALIDATE_TAKE } from './index-scripts';
 import { varySpecKey } from './key';
 
 const debug = debugFor('response-cache');
+
+/** The index keys (they live in generations.ts, beside the generation keys; re-exported for existing imports). */
+export { pathIndexKey, routeIndexKey, tagIndexKey } from './generations';
 
 /** The pub/sub channel every instance listens on. */
 export const CHANNEL = 'redis-middleware:response-cache';
@@ -35,11 +48,6 @@ interface LoggedInvalidation {
   paths: Set<string>;
   routes: Set<string>;
 }
-
-/** Index keys: one sorted set of entry keys per tag, per path and per route. */
-export const tagIndexKey = (tag: string): string => apiKey(`#tag:${tag}`, 'idx');
-export const pathIndexKey = (path: string): string => apiKey(`#path:${path}`, 'idx');
-export const routeIndexKey = (endpoint: string): string => apiKey(endpoint, 'idx');
 
 /** Whether an entry is hit by an invalidation. */
 export function matches(
@@ -164,12 +172,16 @@ export class CacheHub {
       routes: [...(target.routes ?? [])],
     };
     this.record(message);
-    const indexes = [
-      ...message.tags.map(tagIndexKey),
-      ...message.paths.map(pathIndexKey),
-      ...message.routes.map(routeIndexKey),
+    // Per target, atomically: a new generation (fills under way will not commit), then take the index.
+    const targets: Array<[string, string]> = [
+      ...message.tags.map((tag): [string, string] => [tagIndexKey(tag), tagGenerationKey(tag)]),
+      ...message.paths.map((path): [string, string] => [pathIndexKey(path), pathGenerationKey(path)]),
+      ...message.routes.map((route): [string, string] => [routeIndexKey(route), routeGenerationKey(route)]),
     ];
-    const members = await Promise.all(indexes.map((index) => this.backend.run(INDEX_TAKE, [index], [])));
+    const members = await Promise.all(
+      targets.map((keys) => this.backend.run(INVALIDATE_TAKE, keys, [newGeneration(), GENERATION_TTL_MS])),
+    );
+    // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
     const keys = [...new Set(members.flat().map(String))];
     const deleted = keys.length > 0 ? await this.backend.del(...keys) : 0;
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.

@@ -1,12 +1,18 @@
-// Lua (and memory twins) for the invalidation indexes: one sorted set per tag, path or route of entry keys, scored by expiry.
+// Lua (and memory twins) for the invalidation indexes and generations, and for committing a stored entry.
 import { defineScript, type MemoryStore } from '../redis';
 
 type IndexSet = Map<string, number>;
 
+const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
+
 /**
- * KEYS[1] = index; ARGV[1] = entry key, ARGV[2] = the entry's lifetime in ms.
- * Adds the key scored by its expiry (server clock), drops members that already expired, and keeps the
- * index alive as long as its longest-lived member: indexes are bounded by the entries' TTLs.
+ * KEYS[1] = index, KEYS[2] = its generation; ARGV[1] = the generation the fill started under ('' when
+ * none), ARGV[2] = lifetime in ms, ARGV[3…] = members (the entry key and its pending key).
+ * Adds the members scored by their expiry (server clock), drops members that already expired, keeps
+ * the index alive as long as its longest-lived member, and returns 1 when the generation is still
+ * the one the fill started under (0: the target was invalidated meanwhile; the fill must not commit).
+ * Adding and reading in one step is what closes the stale-set race: an invalidation either sees
+ * these members (and deletes them) or changed the generation before (and the fill sees it).
  */
 export const INDEX_ADD = defineScript<number>({
   name: 'rmwApiIndexAdd',
@@ -14,38 +20,74 @@ export const INDEX_ADD = defineScript<number>({
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return redis.call('ZCARD', KEYS[1])
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then return 1 end
+return 0
 `,
   memory(store: MemoryStore, keys: string[], args: string[], now: number): number {
     const indexKey = keys[0] as string;
     const ttl = Number(args[1]);
     const set = store.get<IndexSet>(indexKey) ?? new Map<string, number>();
-    set.set(args[0] as string, now + ttl);
+    for (const member of args.slice(2)) set.set(member, now + ttl);
     for (const [member, expiresAt] of set) if (expiresAt <= now) set.delete(member);
-    const remaining = store.pttl(indexKey);
-    store.set(indexKey, set, Math.max(ttl, remaining));
-    return set.size;
+    store.set(indexKey, set, Math.max(ttl, store.pttl(indexKey)));
+    return text(store.get(keys[1] as string)) === args[0] ? 1 : 0;
   },
 });
 
-/** KEYS[1] = index. Returns the live members and deletes the index (atomically: an invalidation takes it all). */
-export const INDEX_TAKE = defineScript<string[]>({
-  name: 'rmwApiIndexTake',
+/**
+ * KEYS[1] = index, KEYS[2] = its generation; ARGV[1] = a new generation token, ARGV[2] = its lifetime
+ * in ms. Moves the generation on, then returns the live members and deletes the index, atomically.
+ */
+export const INVALIDATE_TAKE = defineScript<string[]>({
+  name: 'rmwApiInvalidateTake',
   lua: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 redis.call('DEL', KEYS[1])
 return members
 `,
-  memory(store: MemoryStore, keys: string[], _args: string[], now: number): string[] {
-    const indexKey = keys[0] as string;
-    const set = store.get<IndexSet>(indexKey);
-    store.delete(indexKey);
+  memory(store: MemoryStore, keys: string[], args: string[], now: number): string[] {
+    store.set(keys[1] as string, args[0], Number(args[1]));
+    const set = store.get<IndexSet>(keys[0] as string);
+    store.delete(keys[0] as string);
     if (!set) return [];
     return [...set].filter(([, expiresAt]) => expiresAt >= now).map(([member]) => member);
+  },
+});
+
+/**
+ * KEYS[1] = the route's generation, KEYS[2] = the pending copy of the entry, KEYS[3] = the entry
+ * (one hash tag: the endpoint's); ARGV[1] = the route generation the fill started under.
+ * Renames the pending copy to the entry (keeping its TTL) when the route was not invalidated and no
+ * invalidation deleted the pending copy meanwhile: 1 when committed, else 0 (the pending copy is dropped).
+ */
+export const STORE_COMMIT = defineScript<number>({
+  name: 'rmwApiStoreCommit',
+  lua: `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
+redis.call('RENAME', KEYS[2], KEYS[3])
+return 1
+`,
+  memory(store: MemoryStore, keys: string[], args: string[]): number {
+    const [genKey, pendingKey, entryKey] = keys as [string, string, string];
+    const pending = store.get(pendingKey);
+    if (pending === undefined) return 0;
+    if (text(store.get(genKey)) !== args[0]) {
+      store.delete(pendingKey);
+      return 0;
+    }
+    const ttl = store.pttl(pendingKey);
+    store.delete(pendingKey);
+    store.set(entryKey, pending, ttl > 0 ? ttl : undefined);
+    return 1;
   },
 });

@@ -11,6 +11,7 @@ import { lockTtlMs, read, waitForRemote, within } from './lookup';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
+import { startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
 /** Builds the middleware function over the shared state of one responseCache(). */
@@ -120,6 +121,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (!config.singleFlight) return fill(ctx, shared, undefined);
 
   const lockKey = lockKeyOf(key);
+  startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
   let lock: FillLock | undefined;
   try {
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));

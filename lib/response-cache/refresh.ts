@@ -8,6 +8,7 @@ import { lockKeyOf } from './key';
 import { acquireLock, type FillLock } from './lock';
 import { lockTtlMs, waitForRemote, within } from './lookup';
 import { sendCached } from './serve';
+import { startFill } from './store';
 
 /**
  * Refreshes the entry for a request that must not be served a stored response (RFC 9111 §5.2.1.4).
@@ -44,6 +45,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
   refreshes.set(key, flight);
 
   const lockKey = lockKeyOf(key);
+  startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
   let lock: FillLock | undefined;
   try {
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
