@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { aiCache } from '../lib/ai-cache';
 import { type RedisClient, resolveBackend } from '../lib/redis';
-import { captureEvents, deferred, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
+import { captureEvents, deferred, storedEntry, tracked, uniqueModel, waitingOnLock } from './fixtures/ai-cache-helpers';
 import { type RedisCluster, Standalone, sharedCluster, waitFor } from './support';
 
 describe('aiCache() when Redis fails', function () {
@@ -167,9 +167,12 @@ describe('aiCache() on Redis Cluster', function () {
     const [a, b] = clients.map(make) as [ReturnType<typeof make>, ReturnType<typeof make>];
     const first = a({ dish: 'paella' });
     await waitFor(() => inferences > 0, { what: 'the first inference' });
-    const second = b({ dish: 'paella' });
+    const second = tracked(b({ dish: 'paella' }));
+    // B found A's lock and waits on it: only A's release (not a cache hit) can answer it.
+    await waitingOnLock(clients[1] as RedisClient, b.keyFor({ dish: 'paella' }));
+    expect(second.settled()).to.equal(false);
     gate.resolve();
-    const [x, y] = await Promise.all([first, second]);
+    const [x, y] = await Promise.all([first, second.promise]);
     expect(y).to.deep.equal(x);
     expect(inferences).to.equal(1);
     const entry = await storedEntry(clients[0] as RedisClient, a.keyFor({ dish: 'paella' }));
@@ -186,11 +189,11 @@ describe('aiCache() on Redis Cluster', function () {
     listener.on('message', (_channel: string, message: string) => announced.push(message));
     try {
       const suggest = aiCache(
-      { redis: clients[0] as RedisClient, model: uniqueModel('announce') },
-      async (q: string) => `answer ${q}`,
-    );
-    // Keys in several slots, so the script (and its PUBLISH) runs on several primaries.
-    const questions = ['a', 'b', 'c', 'd', 'e', 'f'];
+        { redis: clients[0] as RedisClient, model: uniqueModel('announce') },
+        async (q: string) => `answer ${q}`,
+      );
+      // Keys in several slots, so the script (and its PUBLISH) runs on several primaries.
+      const questions = ['a', 'b', 'c', 'd', 'e', 'f'];
       for (const q of questions) await suggest(q);
       const keys = questions.map((q) => suggest.keyFor(q));
       await waitFor(() => keys.every((key) => announced.includes(key)), { what: 'every release announced' });

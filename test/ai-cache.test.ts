@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { type AiCacheOptions, aiCache, CachedFailureError } from '../lib/ai-cache';
 import { onEvent } from '../lib/common/events';
 import { type RedisClient, resolveBackend } from '../lib/redis';
-import { captureEvents, deferred, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
+import { captureEvents, deferred, storedEntry, tracked, uniqueModel, waitingOnLock } from './fixtures/ai-cache-helpers';
 import { sharedStandalone, waitFor } from './support';
 
 type Input = { ingredients: string[]; requestId?: string };
@@ -215,10 +215,12 @@ describe('aiCache()', () => {
       const [a, b] = [make(client), make(other)];
       const first = a({ ingredients: ['egg'] });
       await waitFor(() => inferences > 0, { what: 'the first inference' });
-      const second = b({ ingredients: ['egg'] });
-      await waitFor(async () => (await client.pubsub('NUMSUB', 'ai:released'))[1] !== 0, { what: 'a waiter' });
+      const second = tracked(b({ ingredients: ['egg'] }));
+      // B found A's lock and waits on it: only A's release (not a cache hit) can answer it.
+      await waitingOnLock(other, b.keyFor({ ingredients: ['egg'] }));
+      expect(second.settled()).to.equal(false);
       gate.resolve();
-      expect(await Promise.all([first, second])).to.deep.equal(['egg', 'egg']);
+      expect(await Promise.all([first, second.promise])).to.deep.equal(['egg', 'egg']);
       expect(inferences).to.equal(1);
       await resolveBackend({ redis: other }).close();
     });

@@ -214,6 +214,11 @@ class ReleaseListener {
     });
   }
 
+  /** How many callers of this process wait on another process's inference of `entryKey` right now. */
+  waitingOn(entryKey: string): number {
+    return this.waiting.get(entryKey)?.size ?? 0;
+  }
+
   private ensureSubscribed(): void {
     if (this.subscribed) return;
     this.subscribed = this.backend
