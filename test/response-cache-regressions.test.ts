@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import express from 'express';
+import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { type MiddlewareEvent, onEvent } from '../lib/common/events';
-import { createRedis, type RedisClient } from '../lib/redis';
+import { createRedis, type RedisClient, resolveBackend } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
+import { CacheHub } from '../lib/response-cache/hub';
 import { sessions } from '../lib/sessions';
 import {
   apiKeysOf,
@@ -251,5 +253,37 @@ describe('responseCache() regressions', () => {
         expect((await request(app).get(`${base}/1`)).body.stock, 'instance A after the invalidation').to.equal(2);
       });
     }
+  });
+  describe('the vary specs of endpoints (app.use: one endpoint per path)', () => {
+    it('should be remembered for a bounded number of endpoints', async () => {
+      const hub = new CacheHub(resolveBackend({}), 5);
+      for (let i = 0; i < 50; i++) hub.rememberVarySpec(`/e${i}`, null);
+      expect(hub.knownVarySpecs).to.equal(5);
+      expect(hub.knownVarySpec('/e49')).to.deep.equal([]);
+      expect(hub.knownVarySpec('/e0')).to.equal(undefined);
+    });
+
+    it('should read the vary spec of a new endpoint with its entry, in one command', async () => {
+      const base = uniquePath('varyread');
+      const app = express();
+      app.use(base, responseCache({ redis, localTtl: 0 }), (req, res) => {
+        res.json({ path: req.originalUrl });
+      });
+      const monitor = standalone.client();
+      const commands: string[][] = [];
+      const monitoring = await (monitor as Redis).monitor();
+      monitoring.on('monitor', (_time: string, args: string[]) => commands.push(args.map(String)));
+      try {
+        await request(app).get(`${base}/a`).expect(200);
+        await request(app).get(`${base}/b`).expect(200);
+        await waitFor(() => commands.filter((c) => c.some((arg) => arg.endsWith(':vary'))).length >= 2, {
+          what: 'the lookups in MONITOR',
+        });
+      } finally {
+        monitoring.disconnect();
+      }
+      const reads = commands.filter((c) => c.some((arg) => arg.includes(base) && arg.endsWith(':vary')));
+      expect(reads.map((c) => (c[0] as string).toUpperCase())).to.deep.equal(['MGET', 'MGET']);
+    });
   });
 });

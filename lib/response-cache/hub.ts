@@ -1,5 +1,6 @@
 // State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { debugFor } from '../common/log';
 import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
@@ -25,6 +26,8 @@ export { pathIndexKey, routeIndexKey, tagIndexKey } from './generations';
 export const CHANNEL = 'redis-middleware:response-cache';
 /** How long a vary spec learnt from Redis is trusted before it is read again. */
 const VARY_SPEC_REFRESH_MS = 60_000;
+/** Most endpoints whose vary spec one process remembers. */
+const VARY_SPEC_LIMIT = 10_000;
 /** How long the vary spec key lives in Redis (refreshed by every store). */
 export const VARY_SPEC_TTL_MS = 24 * 3_600_000;
 /** Invalidations remembered for the stale-set check. */
@@ -65,15 +68,20 @@ export class CacheHub {
   private readonly log: LoggedInvalidation[] = [];
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
   private readonly fillWaiters = new Map<string, Set<() => void>>();
-  private readonly varySpecs = new Map<string, { names: string[]; at: number }>();
-  private readonly varyReads = new Map<string, Promise<string[]>>();
+  /** Vary specs by endpoint: bounded (with `app.use`, every path is an endpoint) and re-read after a minute. */
+  private readonly varySpecs: LRUCache<string, string[]>;
   private subscribing: Promise<void> | undefined;
   /** True once the invalidation channel is subscribed: only then may a process-local copy be trusted. */
   subscribed = false;
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
 
-  constructor(readonly backend: Backend) {}
+  constructor(
+    readonly backend: Backend,
+    varySpecLimit = VARY_SPEC_LIMIT,
+  ) {
+    this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
+  }
 
   /** Subscribes to the channel (once; retried on a later call after a failure). */
   ensureSubscribed(): void {
@@ -101,21 +109,18 @@ export class CacheHub {
     return this.log.some((logged) => logged.seq > sinceSeq && matches(entry, logged));
   }
 
-  /** The header names an endpoint's responses vary on (learnt from stored responses; cached here). */
-  async varySpec(endpoint: string): Promise<string[]> {
-    const known = this.varySpecs.get(endpoint);
-    if (known && Date.now() - known.at < VARY_SPEC_REFRESH_MS) return known.names;
-    let pending = this.varyReads.get(endpoint);
-    if (!pending) {
-      // Concurrent first requests of an endpoint share one read.
-      pending = this.readVarySpec(endpoint).finally(() => this.varyReads.delete(endpoint));
-      this.varyReads.set(endpoint, pending);
-    }
-    return pending;
+  /** The header names an endpoint's responses vary on, when this process knows them (read within the last minute). */
+  knownVarySpec(endpoint: string): string[] | undefined {
+    return this.varySpecs.get(endpoint);
   }
 
-  private async readVarySpec(endpoint: string): Promise<string[]> {
-    const stored = await this.backend.get(varySpecKey(endpoint));
+  /** How many endpoints' vary specs this process remembers (bounded). */
+  get knownVarySpecs(): number {
+    return this.varySpecs.size;
+  }
+
+  /** Remembers the vary spec of an endpoint as read from Redis (`null`: none stored yet); returns the names. */
+  rememberVarySpec(endpoint: string, stored: Buffer | null): string[] {
     let names: string[] = [];
     try {
       const parsed: unknown = stored ? JSON.parse(stored.toString('utf8')) : [];
@@ -123,15 +128,15 @@ export class CacheHub {
     } catch {
       debug('unreadable vary spec for %s: ignored', endpoint);
     }
-    this.varySpecs.set(endpoint, { names, at: Date.now() });
+    this.varySpecs.set(endpoint, names);
     return names;
   }
 
   /** Records the vary spec of an endpoint when a response declares a different one. */
   async learnVary(endpoint: string, names: string[]): Promise<void> {
     const known = this.varySpecs.get(endpoint);
-    this.varySpecs.set(endpoint, { names, at: known?.at ?? Date.now() });
-    if (known && known.names.join(',') === names.join(',')) return;
+    if (known && known.join(',') === names.join(',')) return;
+    this.varySpecs.set(endpoint, names);
     debug('vary spec of %s is now [%s]', endpoint, names.join(', '));
     await this.backend.set(varySpecKey(endpoint), JSON.stringify(names), VARY_SPEC_TTL_MS);
   }

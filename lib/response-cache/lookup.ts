@@ -1,5 +1,6 @@
 // Lookup steps shared by the normal and the refresh flow: reading an entry, waiting for another fill, the lock's lifetime.
 import { messageOf } from '../common/errors';
+import type { Backend } from '../redis';
 import { debug, type RequestContext, type Shared, usability } from './context';
 import { type CachedResponse, decodeEntry } from './entry';
 import { acquireLock, type FillLock } from './lock';
@@ -14,7 +15,11 @@ export function lockTtlMs(lockTimeoutMs: number): number {
 
 /** Reads and decodes an entry; a malformed one is a miss. */
 export async function read(shared: Shared, key: string): Promise<CachedResponse | null> {
-  const data = await shared.config.backend.get(key);
+  return decode(key, await shared.config.backend.get(key));
+}
+
+/** Decodes an entry read from the backend; a malformed one is a miss. */
+export async function decode(key: string, data: Buffer | null): Promise<CachedResponse | null> {
   if (!data) return null;
   try {
     return await decodeEntry(data);
@@ -22,6 +27,15 @@ export async function read(shared: Shared, key: string): Promise<CachedResponse 
     debug('unreadable entry %s: %s', key, messageOf(error));
     return null;
   }
+}
+
+type WithMget = Backend & { mget(...keys: string[]): Promise<Array<Buffer | null>> };
+
+/** Reads two keys of one hash tag: one MGET when the backend has it, else two GETs sent together. */
+export function readTogether(backend: Backend, a: string, b: string): Promise<Array<Buffer | null>> {
+  const withMget = backend as Partial<WithMget>;
+  if (typeof withMget.mget === 'function') return withMget.mget.call(backend, a, b);
+  return Promise.all([backend.get(a), backend.get(b)]);
 }
 
 /**

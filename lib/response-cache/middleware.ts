@@ -5,9 +5,9 @@ import { emitEvent } from '../common/events';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
-import { endpointOf, entryKey, keyBaseOf, lockKeyOf } from './key';
+import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
 import { acquireLock, type FillLock } from './lock';
-import { lockTtlMs, read, waitForRemote, within } from './lookup';
+import { decode, lockTtlMs, read, readTogether, waitForRemote, within } from './lookup';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
@@ -44,11 +44,18 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (config.backend.isDown()) return bypass(res, next, 'Redis is unavailable');
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
-  let vary: string[];
-  try {
-    vary = await hub.varySpec(endpoint);
-  } catch (error) {
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+  let vary = hub.knownVarySpec(endpoint);
+  /** The entry read together with the vary spec (for the key without Vary headers), if that is our key. */
+  let prefetched: Buffer | null | undefined;
+  if (vary === undefined) {
+    // A new endpoint for this process: its vary spec and the entry it most likely keys, in one MGET (one slot).
+    try {
+      const [spec, data] = await readTogether(config.backend, varySpecKey(endpoint), entryKey(base, req, []));
+      vary = hub.rememberVarySpec(endpoint, spec ?? null);
+      if (vary.length === 0) prefetched = data ?? null;
+    } catch (error) {
+      return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    }
   }
   const key = entryKey(base, req, vary);
   const ctx: RequestContext = {
@@ -102,7 +109,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
 
   let stored: CachedResponse | null;
   try {
-    stored = await read(shared, key);
+    stored = prefetched === undefined ? await read(shared, key) : await decode(key, prefetched);
   } catch (error) {
     settle(null);
     return bypass(res, next, `Redis failed: ${messageOf(error)}`);
