@@ -242,6 +242,18 @@ describe('rateLimit() on real Redis', () => {
       }
     });
 
+    it('should bound the insurance limiter to insuranceKeys subjects while Redis is stopped (oldest forgotten)', async () => {
+      const app = createApp(limiterFor({ insuranceKeys: 20, key: (req) => req.get('x-subject') }));
+      await topology.node.kill();
+      const as = (subject: string) => request(app).get('/r/1').set('x-subject', subject).timeout(3000);
+      await as('first').expect(200);
+      await as('first').expect(200);
+      await as('first').expect(429);
+      for (let i = 0; i < 20; i++) expect((await as(`other-${i}`)).body.source).to.equal('insurance');
+      // 'first' was the least recently seen of 21 subjects: forgotten, so it starts again from zero.
+      await as('first').expect(200);
+    });
+
     it("should let requests through unlimited with onRedisError: 'allow', and answer 503 with 'deny'", async () => {
       const allow = createApp(limiterFor({ onRedisError: 'allow', windows: { '1m': 1 } }));
       const deny = createApp(limiterFor({ onRedisError: 'deny', windows: { '1m': 1 } }));

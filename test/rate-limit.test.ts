@@ -87,6 +87,11 @@ describe('rateLimit()', () => {
       ],
       ['an IPv6 prefix of 60', { windows: { '1m': 3 }, ipv6Prefix: 60 }, /ipv6Prefix option must be 48, 56 or 64/],
       ['0 buckets', { windows: { '1m': 3 }, buckets: 0 }, /buckets option must be a whole number of at least 1/],
+      [
+        '0 insurance keys',
+        { windows: { '1m': 3 }, insuranceKeys: 0 },
+        /insuranceKeys option must be a whole number of at least 1/,
+      ],
       ['a key that is no function', { windows: { '1m': 3 }, key: 'ip' }, /key option must be a function/],
       ['a maxWait of "soon"', { windows: { '1m': 3 }, maxWait: 'soon' }, /maxWait option must be a duration/],
       ['a redis that is no client', { windows: { '1m': 3 }, redis: {} }, /redis option must be an ioredis/],

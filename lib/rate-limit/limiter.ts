@@ -29,7 +29,10 @@ export class Limiter {
   constructor(private readonly config: RateLimitConfig) {
     const onRedis = config.backend.kind === 'redis';
     this.blocked = onRedis && config.blockInMemory ? new BlockedKeys() : undefined;
-    this.insurance = onRedis && config.onRedisError === 'insurance' ? new InsuranceLimiter(config.windows) : undefined;
+    this.insurance =
+      onRedis && config.onRedisError === 'insurance'
+        ? new InsuranceLimiter(config.windows, config.insuranceKeys)
+        : undefined;
     this.keySuffixes = config.windows.map((w) => `:${w.keySuffix}`);
     this.longestWindowMs = Math.max(...config.windows.map((w) => w.windowMs));
   }

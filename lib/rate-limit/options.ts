@@ -10,6 +10,7 @@ import {
   parseName,
 } from '../common/validate';
 import { type Backend, encodeKeyPart, resolveBackend } from '../redis';
+import { MAX_INSURANCE_KEYS } from './insurance';
 import type { RateLimitDecision, RateLimitOptions, RedisFailurePolicy } from './types';
 
 /** One window, with everything the script needs precomputed. */
@@ -38,6 +39,7 @@ export interface RateLimitConfig {
   ipv6Prefix: 48 | 56 | 64;
   cost: number | ((req: Request) => number);
   onRedisError: RedisFailurePolicy;
+  insuranceKeys: number;
   blockInMemory: boolean;
   throttle: boolean;
   maxWaitMs: number;
@@ -150,6 +152,7 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
       ['insurance', 'allow', 'deny'] as const,
       'insurance',
     ),
+    insuranceKeys: parseInteger(options.insuranceKeys, 'insuranceKeys', MAX_INSURANCE_KEYS, 1),
     blockInMemory: parseBoolean(options.blockInMemory, 'blockInMemory', true),
     throttle: parseChoice(options.mode, 'mode', ['reject', 'throttle'] as const, 'reject') === 'throttle',
     maxWaitMs,

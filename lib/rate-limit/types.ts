@@ -66,6 +66,13 @@ export interface RateLimitOptions extends RedisConnectionOptions {
    */
   onRedisError?: RedisFailurePolicy;
   /**
+   * With `onRedisError: 'insurance'`: most distinct subjects (per endpoint) the insurance limiter remembers
+   * while Redis fails; the least recently seen is forgotten first (it starts again from zero). Bounds its
+   * memory at about 0.5 KB per key and window (10 000 keys × 3 windows ≈ 15 MB).
+   * @default 10000
+   */
+  insuranceKeys?: number;
+  /**
    * Remember subjects Redis rejected until they may retry, and reject them in memory meanwhile, so a
    * client hammering a limit costs no Redis calls.
    * @default true
