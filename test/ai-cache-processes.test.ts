@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { aiCache } from '../lib/ai-cache';
 import { type RedisClient, resolveBackend } from '../lib/redis';
 import { type Standalone, sharedStandalone, waitFor } from './support';
+import { trackProcess } from './support/processes';
 
 const WORKER = path.join(__dirname, 'fixtures', 'ai-cache-worker.ts');
 
@@ -34,6 +35,8 @@ class Worker {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Killed with the harness's own processes however the run ends (it also exits when its stdin closes).
+    trackProcess(child);
     const worker = new Worker(child);
     await worker.next('ready', 30_000);
     return worker;
@@ -52,6 +55,17 @@ class Worker {
       },
       { what: `worker "${event}"`, timeoutMs, intervalMs: 20 },
     );
+  }
+
+  /** Closes its stdin, as a dying test process would: the worker must exit by itself. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.stdin.end();
+    const exited = await Promise.race([this.exited.then(() => true), delay(10_000).then(() => false)]);
+    if (!exited) {
+      await this.kill();
+      throw new Error('the worker did not exit when its stdin closed');
+    }
   }
 
   async kill(): Promise<void> {
@@ -74,7 +88,7 @@ describe('aiCache() across processes', function () {
   });
 
   afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.kill()));
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
   });
 
   after(async () => {
