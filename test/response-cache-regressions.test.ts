@@ -286,4 +286,39 @@ describe('responseCache() regressions', () => {
       expect(reads.map((c) => (c[0] as string).toUpperCase())).to.deep.equal(['MGET', 'MGET']);
     });
   });
+  describe('the endpoint of a route behind a mounted router', () => {
+    it('should be the mount pattern plus the route pattern, so invalidate({ routes }) finds every uid', async () => {
+      const base = uniquePath('mount');
+      const app = express();
+      const router = express.Router();
+      const cache = responseCache({ redis, localTtl: 0 });
+      router.get('/items', cache, (req, res) => {
+        res.json({ url: req.originalUrl });
+      });
+      app.use(`${base}/users/:uid`, router);
+      const pattern = `${base}/users/:uid/items`;
+      await request(app).get(`${base}/users/1/items`).expect(200);
+      await request(app).get(`${base}/users/2/items`).expect(200);
+      await waitFor(async () => (await entryKeysOf(redis, pattern)).length === 2, {
+        what: 'two entries under the pattern',
+      });
+      expect(await cache.invalidate({ routes: [pattern] })).to.equal(2);
+      expectMiss(await request(app).get(`${base}/users/1/items`));
+    });
+
+    it('should follow a sub-app mounted on a pattern too', async () => {
+      const base = uniquePath('subapp');
+      const app = express();
+      const sub = express();
+      sub.get('/orders/:id', responseCache({ redis, localTtl: 0 }), (req, res) => {
+        res.json({ url: req.originalUrl });
+      });
+      app.use(`${base}/t/:tenant`, sub);
+      await request(app).get(`${base}/t/a/orders/1`).expect(200);
+      await request(app).get(`${base}/t/b/orders/2`).expect(200);
+      await waitFor(async () => (await entryKeysOf(redis, `${base}/t/:tenant/orders/:id`)).length === 2, {
+        what: 'two entries under the pattern',
+      });
+    });
+  });
 });

@@ -18,7 +18,7 @@ export interface InvalidateTarget {
   tags?: readonly string[];
   /** Request paths, e.g. `/recipes/42` (compared decoded, case-insensitively, without a trailing slash). */
   paths?: readonly string[];
-  /** Endpoints: route patterns as keyed (`/recipes/:id`, with the router's base path) or `name` options. */
+  /** Endpoints: route patterns as keyed (`/users/:uid/items`, with the routers' mount patterns) or `name` options. */
   routes?: readonly string[];
 }
 

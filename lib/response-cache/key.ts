@@ -1,6 +1,7 @@
 // Builds `api:{endpoint}:<params_hash>` from the route, the normalised path and query, the Vary headers and the user.
 import type { Request } from 'express';
 import { apiKey, hashCanonical } from '../redis';
+import { routePatternOf } from './route-pattern';
 
 /** What a request contributes to its key, apart from the Vary headers. */
 export interface KeyBase {
@@ -17,12 +18,10 @@ export interface KeyBase {
   origin: string;
 }
 
-/** The route pattern, or the `name` option, or (mounted with `app.use`) the concrete path. */
+/** The `name` option, or the route pattern with its mount patterns, or (mounted with `app.use`) the concrete path. */
 export function endpointOf(req: Request, name: string | undefined): string {
   if (name !== undefined) return name;
-  const routePath = (req.route as { path?: unknown } | undefined)?.path;
-  if (typeof routePath === 'string') return req.baseUrl + routePath;
-  return pathnameOf(req);
+  return routePatternOf(req) ?? pathnameOf(req);
 }
 
 /** The path of the original URL, without the query. */

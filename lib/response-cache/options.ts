@@ -17,8 +17,10 @@ export interface ResponseCacheOptions extends RedisConnectionOptions {
    */
   ttl?: Duration;
   /**
-   * The endpoint part of the key (`api:{endpoint}:…`). Defaults to the route pattern
-   * (`req.baseUrl + req.route.path`, e.g. `/recipes/:id`), or the path when mounted with `app.use`.
+   * The endpoint part of the key (`api:{endpoint}:…`), also what `invalidate({ routes })` matches.
+   * Defaults to the route pattern including the patterns of the routers it is mounted under
+   * (`/users/:uid/items`), or the path when mounted with `app.use`. Set it when the mount pattern
+   * cannot be found (Express 4; a warning says so).
    */
   name?: string;
   /**
