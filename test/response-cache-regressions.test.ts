@@ -199,13 +199,16 @@ describe('responseCache() regressions', () => {
   describe('the stale-set race across instances', () => {
     /** A client whose user may not use pub/sub: its instance never hears another's invalidation message. */
     let deaf: RedisClient;
+    const user = `rc-deaf-${Date.now()}`;
     before(async () => {
-      const user = `rc-deaf-${Date.now()}`;
       await redis.call('ACL', 'SETUSER', user, 'on', '>deaf-password', '~*', '+@all', 'resetchannels');
       deaf = createRedis(standalone.url.replace('redis://', `redis://${user}:deaf-password@`));
       deaf.on('error', () => undefined);
     });
-    after(() => deaf.disconnect());
+    after(async () => {
+      deaf.disconnect();
+      await redis.call('ACL', 'DELUSER', user);
+    });
 
     for (const kind of ['tags', 'paths', 'routes'] as const) {
       it(`should not keep a response whose handler read the data before another instance invalidated its ${kind}`, async () => {
