@@ -11,21 +11,40 @@ function seconds(ms: number, min = 0): number {
 /**
  * `RateLimit-Policy`: one quota policy item per window, named by its label, with `q` (the quota) and
  * `w` (the window in seconds), e.g. `"1m";q=100;w=60, "1h";q=1000;w=3600`
- * (draft-ietf-httpapi-ratelimit-headers-11 § 4). Computed once per limiter.
+ * (draft-ietf-httpapi-ratelimit-headers-11 § 3). Computed once per limiter.
  */
 export function policyHeader(windows: WindowConfig[]): string {
   return windows.map((w) => `"${w.label}";q=${w.limit};w=${seconds(w.windowMs, 1)}`).join(', ');
 }
 
 /**
- * `RateLimit`: one item per window with `r` (remaining units) and `t` (seconds until the window is empty
- * again), e.g. `"1m";r=99;t=60` (draft § 5).
+ * The `t` parameter of a window, in whole seconds: its effective window, "the number of seconds within which
+ * the client can use no more than the available quota" (draft-ietf-httpapi-ratelimit-headers-11 § 4.1.2).
+ *
+ * - Nothing counted: `w` (no interval of `w` seconds holds more than the quota).
+ * - Quota left (`r > 0`): the time until the oldest counted request leaves the window (when more quota
+ *   becomes available), capped at `w`. The cap keeps the statement true (no quota returns before then)
+ *   while never announcing more than the window; without it a fresh window would say up to `w` + one bucket.
+ * - No quota left (`r = 0`): the time until the oldest counted request leaves the window, uncapped: it can
+ *   exceed `w` by up to one bucket (`w / buckets`), the documented error bound of the bucketed window, and
+ *   for a request of cost 1 it equals `Retry-After`.
+ */
+export function effectiveWindowSeconds(w: WindowState): number {
+  const windowSeconds = seconds(w.windowMs, 1);
+  if (w.consumedPoints <= 0) return windowSeconds;
+  const t = seconds(w.msBeforeNext);
+  return w.remainingPoints > 0 && t > windowSeconds ? windowSeconds : t;
+}
+
+/**
+ * `RateLimit`: one item per window with `r` (remaining units) and `t` (see {@link effectiveWindowSeconds}),
+ * e.g. `"1m";r=99;t=60` (draft § 4).
  */
 export function limitHeader(windows: WindowState[]): string {
   let value = '';
   for (const w of windows) {
     if (value !== '') value += ', ';
-    value += `"${w.window}";r=${w.remainingPoints};t=${seconds(w.msBeforeNext)}`;
+    value += `"${w.window}";r=${w.remainingPoints};t=${effectiveWindowSeconds(w)}`;
   }
   return value;
 }

@@ -10,9 +10,11 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  *   only partly inside the last `W` ms and is counted whole, so the count never misses a request of the
  *   last `W` ms: no interval of length `W` ever holds more than the limit. It may count up to one bucket
  *   (`size` ms) of older requests too, which only makes the limiter reject early, by at most one bucket.
- * - Hash fields: `n` (the running total of live buckets), `o` (the oldest bucket that may be non-empty)
- *   and one field per non-empty bucket (its index → its count). Expired buckets are deleted as time moves,
- *   so a key holds at most `count + 3` fields whatever the limit.
+ * - Hash fields: `n` (the running total of live buckets), `o` (the oldest non-empty bucket) and one field
+ *   per non-empty bucket (its index → its count). Expired buckets are deleted as time moves, and `o` moves
+ *   to the next non-empty bucket, so a key holds at most `count + 3` fields whatever the limit. (Keys
+ *   written by earlier versions may hold an `o` below the oldest non-empty bucket: it is corrected at the
+ *   next pruning, and meanwhile only makes `nextMs` shorter.)
  * - A request of `cost` passes only if `n + cost <= limit` in EVERY window; only then is it counted, in
  *   every window, and every key gets `PEXPIRE` until its newest bucket leaves the window (by the first
  *   request of a bucket; the instant is the same for every later request in it). A rejected
@@ -22,9 +24,10 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing),
  * then per window `size`, `count`, `limit`.
  *
- * Reply: `{ allowed (1|0), retryAfterMs, then per window: used, resetMs }` where `used` includes this
- * request when allowed, `resetMs` is how long until the window is empty again (0 when it is), and
- * `retryAfterMs` (when rejected) is how long until this request would fit (-1: its cost exceeds a limit).
+ * Reply: `{ allowed (1|0), retryAfterMs, then per window: used, nextMs }` where `used` includes this
+ * request when allowed, `nextMs` is how long until the oldest counted bucket leaves the window, i.e. until
+ * more units become available (0 when nothing is counted), and `retryAfterMs` (when rejected) is how long
+ * until this request would fit (-1: its cost exceeds a limit).
  */
 export const SLIDING_WINDOW_LUA = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -52,20 +55,27 @@ for i = 1, windows do
       o = nil
       if write then redis.call('DEL', key) end
     else
-      for b = o, oldest - 1 do
+      -- Buckets o .. oldest - 1 left the window; the first non-empty one after them is the new oldest.
+      local first = nil
+      for b = o, o + count do
         local field = string.format('%d', b)
         local v = tonumber(redis.call('HGET', key, field))
         if v then
-          n = n - v
-          if write then redis.call('HDEL', key, field) end
+          if b < oldest then
+            n = n - v
+            if write then redis.call('HDEL', key, field) end
+          else
+            first = b
+            break
+          end
         end
       end
-      if n <= 0 then
+      if n <= 0 or not first then
         n = 0
         o = nil
         if write then redis.call('DEL', key) end
       else
-        o = oldest
+        o = first
         if write then redis.call('HSET', key, 'n', n, 'o', string.format('%d', o)) end
       end
     end
@@ -81,13 +91,13 @@ if allowed == 1 and write then
     local key, size, count, current = s[1], s[2], s[3], s[5]
     local bucket = redis.call('HINCRBY', key, string.format('%d', current), cost)
     redis.call('HINCRBY', key, 'n', cost)
-    if not s[8] then redis.call('HSET', key, 'o', string.format('%d', s[6])) end
+    if not s[8] then redis.call('HSET', key, 'o', string.format('%d', current)) end
     local ttl = (current + count + 1) * size - now
     -- The expiry is a fixed instant per bucket ((current + count + 1) * size): only the first request of a
     -- bucket moves it. Later ones in the same bucket would set the same instant again (3 calls per request).
     if bucket == cost then redis.call('PEXPIRE', key, string.format('%d', ttl)) end
     reply[#reply + 1] = s[7] + cost
-    reply[#reply + 1] = ttl
+    reply[#reply + 1] = ((s[8] or current) + count + 1) * size - now
   end
   return reply
 end
@@ -95,12 +105,9 @@ reply[1] = allowed
 local retry = 0
 for i = 1, windows do
   local s = state[i]
-  local key, size, count, limit, current, oldest, n = s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-  local reset = 0
-  if n > 0 then
-    reset = redis.call('PTTL', key)
-    if reset < 0 then reset = 0 end
-  end
+  local key, size, count, limit, current, oldest, n, o = s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]
+  local nextMs = 0
+  if n > 0 and o then nextMs = (o + count + 1) * size - now end
   if allowed == 0 and n + cost > limit then
     local wait = -1
     if cost <= limit then
@@ -113,7 +120,7 @@ for i = 1, windows do
           break
         end
       end
-      if wait < 0 then wait = reset end
+      if wait < 0 then wait = math.max(0, redis.call('PTTL', key)) end
     end
     if wait < 0 then
       retry = -1
@@ -122,7 +129,7 @@ for i = 1, windows do
     end
   end
   reply[#reply + 1] = n
-  reply[#reply + 1] = reset
+  reply[#reply + 1] = nextMs
 end
 reply[2] = retry
 return reply
@@ -132,7 +139,7 @@ return reply
 interface WindowHash {
   /** Total of the live buckets. */
   n: number;
-  /** Oldest bucket that may be non-empty. */
+  /** Oldest non-empty bucket. */
   o: number | undefined;
   /** Bucket index → count. */
   buckets: Map<number, number>;
@@ -169,9 +176,18 @@ function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[],
         n = 0;
         o = undefined;
       } else {
-        for (let b = o; b < oldest; b++) n -= hash.buckets.get(b) ?? 0;
-        o = n <= 0 ? undefined : oldest;
-        n = Math.max(n, 0);
+        let first: number | undefined;
+        for (let b = o; b <= o + count; b++) {
+          const v = hash.buckets.get(b);
+          if (v === undefined) continue;
+          if (b < oldest) n -= v;
+          else {
+            first = b;
+            break;
+          }
+        }
+        o = n <= 0 || first === undefined ? undefined : first;
+        n = o === undefined ? 0 : n;
       }
       if (write) {
         if (o === undefined) {
@@ -194,11 +210,11 @@ function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[],
       const hash: WindowHash = s.hash ?? { n: 0, o: undefined, buckets: new Map(), expiresAt: 0 };
       hash.buckets.set(s.current, (hash.buckets.get(s.current) ?? 0) + cost);
       hash.n = s.n + cost;
-      hash.o = s.o ?? s.oldest;
+      hash.o = s.o ?? s.current;
       const ttl = (s.current + s.count + 1) * s.size - now;
       hash.expiresAt = now + ttl;
       store.set(s.key, hash, ttl);
-      reply.push(s.n + cost, ttl);
+      reply.push(s.n + cost, (hash.o + s.count + 1) * s.size - now);
     }
     return reply;
   }
@@ -206,7 +222,7 @@ function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[],
   const reply = [allowed, 0];
   let retry = 0;
   for (const s of state) {
-    const reset = s.n > 0 && s.hash ? Math.max(0, s.hash.expiresAt - now) : 0;
+    const nextMs = s.n > 0 && s.o !== undefined ? (s.o + s.count + 1) * s.size - now : 0;
     if (allowed === 0 && s.n + cost > s.limit) {
       let wait = -1;
       if (cost <= s.limit) {
@@ -219,12 +235,12 @@ function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[],
             break;
           }
         }
-        if (wait < 0) wait = reset;
+        if (wait < 0) wait = s.hash ? Math.max(0, s.hash.expiresAt - now) : 0;
       }
       if (wait < 0) retry = -1;
       else if (retry >= 0 && wait > retry) retry = wait;
     }
-    reply.push(s.n, reset);
+    reply.push(s.n, nextMs);
   }
   reply[1] = retry;
   return reply;

@@ -126,7 +126,10 @@ export interface WindowState {
   consumedPoints: number;
   /** Units left. */
   remainingPoints: number;
-  /** Ms until the window is empty again (its reset); 0 when it is empty. */
+  /**
+   * Ms until more units become available: until the oldest counted request leaves the window (at most the
+   * window plus one bucket; for the insurance limiter, until its fixed window resets). 0 when nothing is counted.
+   */
   msBeforeNext: number;
 }
 
