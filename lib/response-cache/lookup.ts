@@ -29,15 +29,6 @@ export async function decode(key: string, data: Buffer | null): Promise<CachedRe
   }
 }
 
-type WithMget = Backend & { mget(...keys: string[]): Promise<Array<Buffer | null>> };
-
-/** Reads two keys of one hash tag: one MGET when the backend has it, else two GETs sent together. */
-export function readTogether(backend: Backend, a: string, b: string): Promise<Array<Buffer | null>> {
-  const withMget = backend as Partial<WithMget>;
-  if (typeof withMget.mget === 'function') return withMget.mget.call(backend, a, b);
-  return Promise.all([backend.get(a), backend.get(b)]);
-}
-
 /**
  * Polls until the entry appears (fresh, and stored at `notBefore` or later), or the lock frees up
  * (then we take it), or time runs out.

@@ -7,7 +7,7 @@ import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
 import { acquireLock, type FillLock } from './lock';
-import { decode, lockTtlMs, read, readTogether, waitForRemote, within } from './lookup';
+import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
@@ -50,7 +50,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (vary === undefined) {
     // A new endpoint for this process: its vary spec and the entry it most likely keys, in one MGET (one slot).
     try {
-      const [spec, data] = await readTogether(config.backend, varySpecKey(endpoint), entryKey(base, req, []));
+      const [spec, data] = await config.backend.mget(varySpecKey(endpoint), entryKey(base, req, []));
       vary = hub.rememberVarySpec(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
