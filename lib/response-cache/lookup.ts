@@ -1,6 +1,5 @@
 // Lookup steps shared by the normal and the refresh flow: reading an entry, waiting for another fill, the lock's lifetime.
 import { messageOf } from '../common/errors';
-import type { Backend } from '../redis';
 import { debug, type RequestContext, type Shared, usability } from './context';
 import { type CachedResponse, decodeEntry } from './entry';
 import { acquireLock, type FillLock } from './lock';
