@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import { type QueryCache, queryCache } from '../lib/query-cache';
-import type { RedisClient } from '../lib/redis';
+import { entryKey } from '../lib/query-cache/entry';
+import { dbKey, hashCanonical, type RedisClient } from '../lib/redis';
 import { countingLoader, heldLoader, queryOf, uniqueTable } from './fixtures/query-cache-helpers';
 import { type Standalone, sharedStandalone } from './support';
 
@@ -81,6 +82,34 @@ describe('queryCache()', () => {
       expect(q.ttlOf(['recipes', 'ingredients'])).to.equal(10 * MINUTE);
       expect(q.ttlOf(['recipes', 'ratings'])).to.equal(5 * MINUTE);
       expect(q.ttlOf(['live', 'recipes'])).to.equal(30_000);
+    });
+  });
+
+  describe('entry keys', () => {
+    it('should be the SHA-256 of the canonical JSON of [sql, params, tables], also for a query seen before', () => {
+      const table = uniqueTable('recipes');
+      const cases: Array<[string, unknown, string[]]> = [
+        ['SELECT * FROM r WHERE id = ?', [1], [table]],
+        ['SELECT * FROM r WHERE id = ?', ['1'], [table]],
+        ['SELECT * FROM r WHERE id = ?', [1], [table, 'ratings']],
+        ['SELECT * FROM r WHERE "a" = ?', [null, true, 'x"y'], [table]],
+        ['SELECT * FROM r WHERE id = :id', { id: 1, at: new Date(0), n: 2n }, [table]],
+        ['SELECT * FROM r WHERE id = :id', { n: 2n, at: new Date(0), id: 1 }, [table]],
+        ['SELECT 1', undefined, [table]],
+      ];
+      const expected = cases.map(([sql, params, tables]) => dbKey(table, hashCanonical([sql, params ?? null, tables])));
+      expect(cases.map(([sql, params, tables]) => entryKey(tables, sql, params))).to.deep.equal(expected);
+      // Again, now from the memo of recent keys.
+      expect(cases.map(([sql, params, tables]) => entryKey(tables, sql, params))).to.deep.equal(expected);
+      expect(new Set(expected).size).to.equal(cases.length - 1);
+    });
+
+    it('should stay right when more distinct queries than the memo keeps go through it', () => {
+      const table = uniqueTable('recipes');
+      for (let id = 0; id < 2000; id++) {
+        const sql = `SELECT * FROM r WHERE id = ? -- ${id % 7}`;
+        expect(entryKey([table], sql, [id])).to.equal(dbKey(table, hashCanonical([sql, [id], [table]])));
+      }
     });
   });
 
@@ -174,6 +203,27 @@ describe('queryCache()', () => {
       await client.del(`db:{${recipes}}:gen`);
       expect(await q.get(queryOf([recipes, 'tags']), loader)).to.equal(2);
       expect(await q.get(queryOf([recipes, 'tags']), loader)).to.equal(2);
+    });
+
+    it('should treat an unreadable entry as a miss, say so once, and replace it', async () => {
+      const recipes = uniqueTable('recipes');
+      const loader = countingLoader((call) => call);
+      await q.get(queryOf([recipes]), loader);
+      const { sql, params } = queryOf([recipes]);
+      const key = entryKey([recipes], sql, params);
+      const gen = await client.get(`db:{${recipes}}:gen`);
+      await client.set(key, `${gen}J{not json`, 'PX', 60_000);
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => warnings.push(line);
+      try {
+        expect(await q.get(queryOf([recipes]), loader)).to.equal(2);
+      } finally {
+        console.warn = warn;
+      }
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/QUERY_CACHE_CORRUPT/);
+      expect(await q.get(queryOf([recipes]), loader)).to.equal(2);
     });
 
     it('should invalidate a list of tables', async () => {

@@ -32,14 +32,45 @@ function prefixOf(table: string): string {
 /**
  * The entry key of a query: `db:{<first table>}:<hash>`, the hash being the SHA-256 (as `hashCanonical`
  * computes it) of the canonical JSON of `[sql, params, tables]` (so one SQL text declared with different
- * tables never shares an entry).
+ * tables never shares an entry). Recently seen queries skip the hashing and the SQL's JSON encoding.
  */
 export function entryKey(tables: readonly string[], sql: string, params: unknown): string {
-  const identity = [sql, params ?? null, tables];
-  // For the usual positional parameters (strings, numbers, booleans, null) JSON.stringify gives exactly
-  // the canonical JSON, without its per-value walk; anything else goes through canonicalJson.
-  const text = isFlatList(params) ? JSON.stringify(identity) : canonicalJson(identity);
-  return prefixOf(tables[0] as string) + hash('sha256', text, 'hex').slice(0, HASH_LENGTH);
+  // `[params, tables]` as canonical JSON. For the usual positional parameters (strings, numbers,
+  // booleans, null) JSON.stringify gives exactly that, without canonicalJson's per-value walk.
+  const rest = isFlatList(params) ? JSON.stringify([params ?? null, tables]) : canonicalJson([params ?? null, tables]);
+  const bySql = recentKeys.get(sql);
+  const known = bySql?.get(rest);
+  if (known !== undefined) return known;
+  // The canonical JSON of `[sql, params, tables]` is the SQL's JSON spliced into `[params, tables]`.
+  const text = `[${JSON.stringify(sql)},${rest.slice(1)}`;
+  const key = prefixOf(tables[0] as string) + hash('sha256', text, 'hex').slice(0, HASH_LENGTH);
+  remember(bySql, sql, rest, key);
+  return key;
+}
+
+/**
+ * Keys of recently seen queries, by SQL text then by `[params, tables]` JSON. Bounded: at most
+ * {@link RECENT_KEYS} keys (all forgotten at once past that), long texts never kept.
+ */
+const recentKeys = new Map<string, Map<string, string>>();
+const RECENT_KEYS = 512;
+const MAX_SQL_CHARS = 2048;
+const MAX_REST_CHARS = 256;
+let recentCount = 0;
+
+function remember(bySql: Map<string, string> | undefined, sql: string, rest: string, key: string): void {
+  if (sql.length > MAX_SQL_CHARS || rest.length > MAX_REST_CHARS) return;
+  if (recentCount >= RECENT_KEYS) {
+    recentKeys.clear();
+    recentCount = 0;
+    bySql = undefined;
+  }
+  if (bySql === undefined) {
+    bySql = new Map();
+    recentKeys.set(sql, bySql);
+  }
+  bySql.set(rest, key);
+  recentCount++;
 }
 
 function isFlatList(params: unknown): boolean {
@@ -58,12 +89,22 @@ export function buildEntry(generations: readonly string[], payload: string): str
 }
 
 /** True when an entry was written under exactly these generations (its leading tokens equal them). */
-export function entryIsCurrent(entry: Buffer, generations: readonly string[]): boolean {
+export function entryIsCurrent(entry: Buffer, generations: readonly Buffer[]): boolean {
   if (entry.length <= generations.length * TOKEN_LENGTH) return false;
   for (let i = 0; i < generations.length; i++) {
-    if (entry.toString('latin1', i * TOKEN_LENGTH, (i + 1) * TOKEN_LENGTH) !== generations[i]) return false;
+    const gen = generations[i] as Buffer;
+    if (gen.length !== TOKEN_LENGTH) return false;
+    // Compared byte by byte: cheaper than a string or a Buffer view per token on the hit path.
+    for (let at = i * TOKEN_LENGTH, j = 0; j < TOKEN_LENGTH; at++, j++) if (entry[at] !== gen[j]) return false;
   }
   return true;
+}
+
+/** The generations a current entry was written under (they are the tables' current generations). */
+export function generationsOf(entry: Buffer, tableCount: number): string[] {
+  return Array.from({ length: tableCount }, (_, i) =>
+    entry.toString('latin1', i * TOKEN_LENGTH, (i + 1) * TOKEN_LENGTH),
+  );
 }
 
 /** Where the serialized result starts inside an entry of `tableCount` tables. */

@@ -1,8 +1,8 @@
 // The query cache itself: get (hit, miss, shared in-flight loads), write and invalidate.
 import { messageOf, toError } from '../common/errors';
-import { emitEvent } from '../common/events';
+import { emitEvent, hasEventListeners } from '../common/events';
 import { debugFor, warn } from '../common/log';
-import { buildEntry, generationKey, payloadOffset } from './entry';
+import { buildEntry, generationKey, generationsOf, payloadOffset } from './entry';
 import { QueryInvalidationError } from './errors';
 import { Invalidator } from './invalidation';
 import type { QueryCacheConfig } from './options';
@@ -59,14 +59,6 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
 
   const readState = readerFor(backend);
 
-  /** The entry and generations of a query, or undefined when Redis failed. */
-  function read(query: NormalizedQuery): Promise<ReadState | undefined> {
-    return readState(query.key, query.tables).catch((error: unknown) => {
-      debug('bypass %s: %s', query.key, messageOf(error));
-      return undefined;
-    });
-  }
-
   function epochsOf(tables: readonly string[]): number[] {
     return tables.map((table) => invalidator.epoch(table));
   }
@@ -75,24 +67,34 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     if (typeof loader !== 'function') throw new TypeError('loader must be a function that returns the query result');
     const normalized = normalizeQuery(query);
     const { tables, key } = normalized;
-    const pending = () => invalidator.anyPending(tables);
-    const state = pending() ? undefined : await read(normalized);
-    if (state === undefined || pending()) {
-      const reason = pending() ? 'invalidation-pending' : 'redis-unavailable';
+    let state: ReadState | undefined;
+    if (!invalidator.anyPending(tables)) {
+      try {
+        state = await readState(key, tables);
+      } catch (error) {
+        debug('bypass %s: %s', key, messageOf(error));
+      }
+    }
+    // Checked again after the read: an invalidation may have failed while it was in flight.
+    if (state === undefined || invalidator.anyPending(tables)) {
+      const reason =
+        state === undefined && !invalidator.anyPending(tables) ? 'redis-unavailable' : 'invalidation-pending';
       emitEvent({ kind: 'cache', cache: 'db', outcome: 'bypass', reason });
       return load(normalized, loader, undefined) as Promise<T>;
     }
+    let generations = state.generations;
     if (state.entry !== undefined) {
       try {
         const value = deserializeAt(state.entry, payloadOffset(tables.length)) as T;
-        emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
+        if (hasEventListeners()) emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
         return value;
       } catch (error) {
         warn('QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
+        generations = generationsOf(state.entry, tables.length);
       }
     }
     emitEvent({ kind: 'cache', cache: 'db', outcome: 'miss' });
-    return load(normalized, loader, state.generations) as Promise<T>;
+    return load(normalized, loader, generations) as Promise<T>;
   }
 
   /** Runs the loader, or joins an identical load that started under the same generations and epochs. */

@@ -3,11 +3,11 @@ import type { Backend } from '../redis';
 import { entryIsCurrent, generationKey, newToken } from './entry';
 import { generationScript } from './scripts';
 
-/** What a read found: every table's current generation, and the entry when it was written under all of them. */
-export interface ReadState {
-  entry: Buffer | undefined;
-  generations: string[];
-}
+/**
+ * What a read found: the entry when it was written under the current generation of every table of the
+ * query (a hit), else those generations (a miss: the load records them in the entry it stores).
+ */
+export type ReadState = { entry: Buffer; generations?: undefined } | { entry?: undefined; generations: string[] };
 
 /** Reads the state of a query; rejects (with the backend's coded error) when the backend fails. */
 export type Reader = (key: string, tables: readonly string[]) => Promise<ReadState>;
@@ -25,24 +25,21 @@ export function readerFor(backend: Backend): Reader {
    * Every attempt offers a new token: an attempt whose reply was lost may still have set its token, so
    * offering it again later could bring back entries stored under it.
    */
-  const create = (table: string): Promise<string> =>
-    backend.run(generationScript, [generationKey(table)], [newToken()]);
+  const create = async (table: string): Promise<Buffer> =>
+    Buffer.from(await backend.run(generationScript, [generationKey(table)], [newToken()]), 'latin1');
 
-  const generationOf = async (table: string): Promise<string> => {
-    const gen = await backend.get(generationKey(table));
-    return gen === null ? create(table) : gen.toString('latin1');
-  };
+  const generationOf = async (table: string): Promise<Buffer> =>
+    (await backend.get(generationKey(table))) ?? create(table);
 
   /** The entry and the first table's generation (created when missing, which makes the entry a miss). */
-  const readFirst = async (key: string, table: string): Promise<[Buffer | null, string]> => {
+  const readFirst = async (key: string, table: string): Promise<[Buffer | null, Buffer]> => {
     const [entry, gen] = await backend.mget(key, generationKey(table));
-    if (gen === null || gen === undefined) return [null, await create(table)];
-    return [entry ?? null, gen.toString('latin1')];
+    return gen ? [entry ?? null, gen] : [null, await create(table)];
   };
 
   return async (key, tables) => {
     let entry: Buffer | null;
-    let generations: string[];
+    let generations: Buffer[];
     if (tables.length === 1) {
       const [found, gen] = await readFirst(key, tables[0] as string);
       entry = found;
@@ -55,6 +52,7 @@ export function readerFor(backend: Backend): Reader {
       entry = found;
       generations = [gen, ...others];
     }
-    return { entry: entry !== null && entryIsCurrent(entry, generations) ? entry : undefined, generations };
+    if (entry !== null && entryIsCurrent(entry, generations)) return { entry };
+    return { generations: generations.map((gen) => gen.toString('latin1')) };
   };
 }
