@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import { type QueryCache, queryCache } from '../lib/query-cache';
 import { entryKey } from '../lib/query-cache/entry';
-import { dbKey, hashCanonical, type RedisClient } from '../lib/redis';
+import { dbKey, hashCanonical, type RedisClient, sharedMemoryBackend } from '../lib/redis';
 import { countingLoader, heldLoader, queryOf, uniqueTable } from './fixtures/query-cache-helpers';
 import { type Standalone, sharedStandalone } from './support';
 
@@ -165,6 +165,34 @@ describe('queryCache()', () => {
       expect(ttls).to.have.length(2);
       expect(ttls[0]).to.be.within(5 * MINUTE - 10_000, 5 * MINUTE);
       expect(ttls[1]).to.be.within(15 * MINUTE - 10_000, 15 * MINUTE);
+    });
+
+    it('should give every db: key it writes a TTL, generations twice the longest TTL', async () => {
+      const [recipes, ratings, tags] = [uniqueTable('recipes'), uniqueTable('ratings'), uniqueTable('tags')];
+      const cache = make({ tables: { [ratings]: '20m' } });
+      const loader = countingLoader((call) => call);
+      await cache.get(queryOf([recipes]), loader);
+      await cache.get(queryOf([recipes, ratings, tags]), loader);
+      await cache.invalidate(tags);
+      await cache.write([ratings], () => undefined);
+      await cache.get(queryOf([ratings, recipes]), loader);
+      const keys = (await Promise.all([recipes, ratings, tags].map((table) => client.keys(`db:{${table}}:*`)))).flat();
+      expect(keys).to.have.length(6);
+      for (const key of keys) expect(await client.pttl(key), key).to.be.greaterThan(0);
+      for (const table of [recipes, ratings, tags]) {
+        expect(await client.pttl(`db:{${table}}:gen`)).to.be.within(40 * MINUTE - 10_000, 40 * MINUTE);
+      }
+    });
+
+    it('should refresh the TTL of every table’s generation when it stores an entry', async () => {
+      const [recipes, ratings] = [uniqueTable('recipes'), uniqueTable('ratings')];
+      const loader = countingLoader((call) => call);
+      await q.get(queryOf([recipes, ratings], 1), loader);
+      for (const table of [recipes, ratings]) await client.pexpire(`db:{${table}}:gen`, 60_000);
+      await q.get(queryOf([recipes, ratings], 2), loader);
+      for (const table of [recipes, ratings]) {
+        expect(await client.pttl(`db:{${table}}:gen`)).to.be.within(30 * MINUTE - 10_000, 30 * MINUTE);
+      }
     });
 
     it('should miss once an entry’s TTL has run out', async () => {
@@ -416,6 +444,10 @@ describe('queryCache()', () => {
       held.finish('old');
       await pending;
       expect(await q.get(queryOf([recipes]), async () => 'new')).to.equal('new');
+      const { store } = sharedMemoryBackend();
+      for (const table of [recipes, 'tags']) {
+        expect(store.pttl(dbKey(table, 'gen'))).to.be.within(30 * MINUTE - 10_000, 30 * MINUTE + 1000);
+      }
       await q.close();
     });
   });

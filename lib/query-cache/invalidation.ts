@@ -25,7 +25,11 @@ export class Invalidator {
   private unsubscribe: Promise<(() => Promise<void>) | undefined> | undefined;
   private closed = false;
 
-  constructor(private readonly backend: Backend) {}
+  constructor(
+    private readonly backend: Backend,
+    /** TTL of the generations it writes, in ms. */
+    private readonly generationTtlMs: number,
+  ) {}
 
   /** Starts listening to other instances' invalidations (in the background; failures are logged). */
   listen(): void {
@@ -94,7 +98,7 @@ export class Invalidator {
   }
 
   private write(table: string): Promise<number> {
-    return this.backend.run(invalidateScript, [generationKey(table)], [newToken()]);
+    return this.backend.run(invalidateScript, [generationKey(table)], [newToken(), this.generationTtlMs]);
   }
 
   private bump(table: string): void {

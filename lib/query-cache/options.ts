@@ -43,6 +43,12 @@ export interface QueryCacheConfig {
   defaultTtlMs: number;
   tableTtls: ReadonlyMap<string, number>;
   maxEntryBytes: number;
+  /**
+   * TTL of generation keys: twice the longest TTL an entry can get (`maxTtl`, `ttl`, every per-table
+   * TTL), refreshed whenever an entry recording the generation is stored, so a generation outlives the
+   * entries that depend on it and a table nobody reads any more leaves nothing behind.
+   */
+  generationTtlMs: number;
 }
 
 const MINUTE = 60_000;
@@ -80,5 +86,6 @@ export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
   }
   const maxEntryBytes = parseInteger(options.maxEntryBytes, 'maxEntryBytes', 1024 * 1024, 1);
   const backend = resolveBackend(options);
-  return { backend, defaultTtlMs, tableTtls, maxEntryBytes };
+  const generationTtlMs = 2 * Math.max(maxTtlMs, defaultTtlMs, ...tableTtls.values());
+  return { backend, defaultTtlMs, tableTtls, maxEntryBytes, generationTtlMs };
 }

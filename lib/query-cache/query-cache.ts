@@ -8,7 +8,7 @@ import { Invalidator } from './invalidation';
 import type { QueryCacheConfig } from './options';
 import { type NormalizedQuery, normalizeQuery, normalizeTables, type Query, type TableList } from './query';
 import { type ReadState, readerFor } from './reader';
-import { storeScript } from './scripts';
+import { refreshScript, storeScript } from './scripts';
 import { deserializeAt, serialize, UnserializableError } from './serializer';
 
 const debug = debugFor('query-cache');
@@ -49,15 +49,15 @@ export interface QueryCache {
 
 /** Builds the query cache over a parsed config. */
 export function createQueryCache(config: QueryCacheConfig): QueryCache {
-  const { backend, maxEntryBytes } = config;
-  const invalidator = new Invalidator(backend);
+  const { backend, maxEntryBytes, generationTtlMs } = config;
+  const invalidator = new Invalidator(backend, generationTtlMs);
   invalidator.listen();
   const inFlight = new Map<string, InFlight>();
 
   const ttlOf = (tables: readonly string[]): number =>
     Math.min(...tables.map((table) => config.tableTtls.get(table) ?? config.defaultTtlMs));
 
-  const readState = readerFor(backend);
+  const readState = readerFor(backend, generationTtlMs);
 
   function epochsOf(tables: readonly string[]): number[] {
     return tables.map((table) => invalidator.epoch(table));
@@ -143,11 +143,19 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     const bytes = Buffer.byteLength(entry);
     if (bytes > maxEntryBytes) return skip('too-large');
     try {
-      const stored = await backend.run(
-        storeScript,
-        [key, generationKey(tables[0] as string)],
-        [generations[0] as string, entry, ttlOf(tables)],
-      );
+      const [stored] = await Promise.all([
+        backend.run(
+          storeScript,
+          [key, generationKey(tables[0] as string)],
+          [generations[0] as string, entry, ttlOf(tables), generationTtlMs],
+        ),
+        // The other tables' generations live in other slots: each is refreshed on its own.
+        ...tables.slice(1).map((table) =>
+          backend.run(refreshScript, [generationKey(table)], [generationTtlMs]).catch((error: unknown) => {
+            debug('could not refresh the generation of %s: %s', table, messageOf(error));
+          }),
+        ),
+      ]);
       if (stored !== 1) return skip('invalidated');
       emitEvent({ kind: 'cache', cache: 'db', outcome: 'store', rawBytes: bytes, storedBytes: bytes });
     } catch (error) {

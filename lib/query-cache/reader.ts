@@ -17,16 +17,18 @@ export type Reader = (key: string, tables: readonly string[]) => Promise<ReadSta
  * that table's hash tag, so one MGET reads both: a single-table hit is one round trip. Each other table's
  * generation is one GET, sent in the same tick. Plain reads are safe because a generation only ever
  * changes to a new token. A generation that does not exist (first use of a table, eviction, expiry, a
- * failover that lost it) is created by a script, SET if absent, with a token never offered before.
+ * failover that lost it, expiry) is created by a script, SET if absent with `generationTtlMs`, with a
+ * token never offered before. Reads never refresh a generation's TTL (that would make a hit a write):
+ * storing an entry does.
  */
-export function readerFor(backend: Backend): Reader {
+export function readerFor(backend: Backend, generationTtlMs: number): Reader {
   /**
    * Creates a missing generation atomically, or reads the one another instance created meanwhile.
    * Every attempt offers a new token: an attempt whose reply was lost may still have set its token, so
    * offering it again later could bring back entries stored under it.
    */
   const create = async (table: string): Promise<Buffer> =>
-    Buffer.from(await backend.run(generationScript, [generationKey(table)], [newToken()]), 'latin1');
+    Buffer.from(await backend.run(generationScript, [generationKey(table)], [newToken(), generationTtlMs]), 'latin1');
 
   const generationOf = async (table: string): Promise<Buffer> =>
     (await backend.get(generationKey(table))) ?? create(table);
