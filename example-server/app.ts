@@ -17,6 +17,12 @@ import { recipeRoutes } from './routes/recipes';
 export interface CreateAppOptions {
   /** The Redis client every middleware uses; leave it out for memory mode. */
   redis?: RedisClient;
+  /**
+   * A Redis of their own for the three caches, as production wants it (`allkeys-lru` there, `noeviction`
+   * for sessions and limits: see docs/production.md).
+   * @default `redis`
+   */
+  cacheRedis?: RedisClient;
   /** The SQL database (better-sqlite3); tables are created and seeded when missing. */
   db: SqlDatabase;
   /**
@@ -47,26 +53,24 @@ export interface ExampleApp {
 /** Builds the example app. Mount order: sessions → rate limit → response cache → routes. */
 export function createApp(options: CreateAppOptions): ExampleApp {
   const { redis, db } = options;
+  const cacheRedis = options.cacheRedis ?? redis;
   const logWarning = options.logWarning ?? ((message: string) => console.warn(`[example] ${message}`));
   prepareDatabase(db);
   const metrics = createAppMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const model = standInModel({ delayMs: options.modelDelayMs ?? 300, onCall: metrics.countModelCall });
 
-  // One line each: the library's middlewares, all on the same Redis client (or all in memory).
+  // One line each: the library's middlewares (sessions and limits on `redis`, caches on `cacheRedis`).
   const session = sessions({ redis, secret: options.sessionSecret ?? randomBytes(32).toString('hex') });
   const globalLimit = rateLimit({ redis, name: 'global', windows: { '1m': 100, '1h': 1000, '1d': 10_000 } });
   // Named as its route, so keys read rate:{<user>|/ai/suggest}:1m and metrics say limiter="/ai/suggest".
   const aiLimit = rateLimit({ redis, name: '/ai/suggest', windows: { '1m': 10, '1h': 100, '1d': 500 } });
-  const queries = queryCache({ redis, tables: { recipes: '10m' } });
+  const queries = queryCache({ redis: cacheRedis, tables: { recipes: '10m' } });
   // The recipe routes answer the same to everyone: a session cookie must not stop them from being cached.
-  const listCache = responseCache({ redis, ttl: '5m', tags: () => ['recipe-list'], ignoreCookies: true });
-  const itemCache = responseCache({
-    redis,
-    ttl: '5m',
-    tags: (req) => [`recipe:${req.params.id}`],
-    ignoreCookies: true,
-  });
-  const suggest = aiCache({ redis, model: MODEL_NAME, ttl: '1h' }, model);
+  // Their handlers take milliseconds, so a request waits at most 500 ms for another instance's fill.
+  const recipeCache = { redis: cacheRedis, ttl: '5m', ignoreCookies: true, lockTimeout: '500ms' } as const;
+  const listCache = responseCache({ ...recipeCache, tags: () => ['recipe-list'] });
+  const itemCache = responseCache({ ...recipeCache, tags: (req) => [`recipe:${req.params.id}`] });
+  const suggest = aiCache({ redis: cacheRedis, model: MODEL_NAME, ttl: '1h' }, model);
 
   const retries = new BackgroundRetries();
   const app = express();
