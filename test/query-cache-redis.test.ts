@@ -121,6 +121,35 @@ describe('queryCache() against Redis at scale and under failure', () => {
       expect(await q.get(queryOf([recipes]), loader)).to.equal(3);
     });
 
+    it('should log one line when invalidations start failing and one when they reach Redis again, not one per write', async () => {
+      const [recipes, ratings] = [uniqueTable('recipes'), uniqueTable('ratings')];
+      await waitFor(async () => (await client.ping().catch(() => '')) === 'PONG', { what: 'Redis to answer' });
+      const lines: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => {
+        if (/QUERY_CACHE_INVALIDATION/.test(line)) lines.push(line);
+        else warn(line);
+      };
+      try {
+        await redis.node.kill();
+        for (let i = 0; i < 2; i++) {
+          await q.write([recipes], () => i);
+          await q.write([recipes, ratings], () => i);
+        }
+        expect(q.pendingInvalidations().sort()).to.deep.equal([recipes, ratings].sort());
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.match(/QUERY_CACHE_INVALIDATION_PENDING: .*recipes/);
+
+        await redis.node.restart();
+        await waitFor(() => q.pendingInvalidations().length === 0, { what: 'the invalidation retries to succeed' });
+        expect(lines).to.have.length(2);
+        expect(lines[1]).to.match(/QUERY_CACHE_INVALIDATION_RECOVERED: /);
+      } finally {
+        console.warn = warn;
+        if (!redis.node.isRunning) await redis.node.restart();
+      }
+    });
+
     it('should never serve an entry a failed invalidation should have dropped, here or on another instance', async () => {
       const recipes = uniqueTable('recipes');
       const other = queryCache({ redis: redis.client({ commandTimeout: '200ms' }), redisTimeout: '200ms' });

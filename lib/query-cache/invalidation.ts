@@ -1,5 +1,6 @@
 // Table invalidation: a new generation per table in Redis, local epochs, broadcast, and retry when Redis is down.
-import { debugFor } from '../common/log';
+import { messageOf } from '../common/errors';
+import { debugFor, warn } from '../common/log';
 import type { Backend } from '../redis';
 import { generationKey, newToken } from './entry';
 import { invalidateScript } from './scripts';
@@ -22,6 +23,8 @@ export class Invalidator {
   private readonly epochs = new Map<string, number>();
   private readonly retries = new Map<string, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
   private readonly instanceId = newToken();
+  /** When the current outage began (the first table became pending), for the recovery line. */
+  private outageStartedAt: number | undefined;
   private unsubscribe: Promise<(() => Promise<void>) | undefined> | undefined;
   private closed = false;
 
@@ -83,7 +86,7 @@ export class Invalidator {
     const done = tables.filter((_, i) => outcomes[i]);
     const failed = tables.filter((_, i) => !outcomes[i]);
     for (const table of done) this.settle(table);
-    for (const table of failed) this.scheduleRetry(table);
+    for (const table of failed) this.scheduleRetry(table, error);
     if (done.length > 0) this.broadcast(done);
     return { failed, error };
   }
@@ -93,6 +96,7 @@ export class Invalidator {
     this.closed = true;
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
     this.retries.clear();
+    this.outageStartedAt = undefined;
     const unsubscribe = await this.unsubscribe;
     await unsubscribe?.();
   }
@@ -111,10 +115,30 @@ export class Invalidator {
     clearTimeout(retry.timer);
     this.retries.delete(table);
     debug('invalidation of %s reached Redis; cache reads resume', table);
+    if (this.retries.size === 0 && this.outageStartedAt !== undefined) {
+      const seconds = ((Date.now() - this.outageStartedAt) / 1000).toFixed(1);
+      this.outageStartedAt = undefined;
+      warn(
+        'QUERY_CACHE_INVALIDATION_RECOVERED',
+        `every pending invalidation reached Redis after ${seconds} s; cache reads resume for those tables`,
+      );
+    }
   }
 
-  private scheduleRetry(table: string): void {
+  /** Retries an invalidation later. The first table to become pending logs one line for the whole outage. */
+  private scheduleRetry(table: string, cause?: unknown): void {
     if (this.closed) return;
+    if (this.retries.size === 0 && this.outageStartedAt === undefined) {
+      this.outageStartedAt = Date.now();
+      warn(
+        'QUERY_CACHE_INVALIDATION_PENDING',
+        `could not invalidate ${JSON.stringify(table)} in Redis (${messageOf(cause)}); this process bypasses the cache ` +
+          'for every table whose invalidation is pending and retries in the background (one line when all have reached Redis; ' +
+          'DEBUG=redis-middleware:query-cache names each table)',
+      );
+    } else if (!this.retries.has(table)) {
+      debug('invalidation of %s pending too: %s', table, messageOf(cause));
+    }
     const existing = this.retries.get(table);
     const delayMs = existing ? Math.min(existing.delayMs * 2, MAX_RETRY_MS) : FIRST_RETRY_MS;
     if (existing?.timer) clearTimeout(existing.timer);
@@ -131,7 +155,7 @@ export class Invalidator {
         },
         (error: unknown) => {
           debug('retrying the invalidation of %s failed: %s', table, error);
-          if (this.retries.get(table) === retry) this.scheduleRetry(table);
+          if (this.retries.get(table) === retry) this.scheduleRetry(table, error);
         },
       );
     }, delayMs);

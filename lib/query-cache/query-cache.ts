@@ -1,5 +1,5 @@
 // The query cache itself: get (hit, miss, shared in-flight loads), write and invalidate.
-import { messageOf, toError } from '../common/errors';
+import { messageOf } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
 import { debugFor, warn } from '../common/log';
 import { buildEntry, generationKey, generationsOf, payloadOffset } from './entry';
@@ -174,8 +174,9 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     const list = normalizeTables(tables, 'write()');
     if (typeof run !== 'function') throw new TypeError('write() takes the tables and a function that runs the write');
     const result = await run();
+    // Not rejected: the write happened. The invalidator logs the outage (one line) and retries.
     await invalidate(list).catch((error: unknown) => {
-      warn('QUERY_CACHE_INVALIDATION_PENDING', toError(error).message);
+      debug('write to %o: %s', list, messageOf(error));
     });
     return result;
   }
