@@ -8,10 +8,10 @@ import type { RedisClient } from '../lib/redis';
 import { type Standalone, sharedStandalone, waitFor } from './support';
 
 /** A memory-backend limiter on GET /r with an injected clock, every request from one subject. */
-function clockedApp(options: Omit<RateLimitOptions, 'clock' | 'key'>, start: number) {
+function clockedApp(options: Omit<RateLimitOptions, 'clock' | 'key' | 'name'>, start: number) {
   const clock = { now: start };
   const subject = `h-${randomUUID()}`;
-  const limiter = rateLimit({ ...options, key: () => subject, clock: () => clock.now });
+  const limiter = rateLimit({ ...options, name: 'h', key: () => subject, clock: () => clock.now });
   const app = express();
   app.get('/r', limiter, (_req, res) => {
     res.json({ ok: true });
@@ -28,22 +28,22 @@ function items(value: string | undefined): Record<string, { r: number; t: number
   return out;
 }
 
-describe('rateLimit() RateLimit header t (effective window)', () => {
-  describe('for a fresh window', () => {
+describe('rateLimit() RateLimit headers', () => {
+  describe('t for a fresh window', () => {
     it('should never exceed the window (w) while quota remains, at any instant inside a bucket', async () => {
       // 1d / 60 buckets = 24 min buckets; requests late in a bucket showed t = w + most of a bucket.
       for (const offset of [1, 600_000, 1_439_999]) {
         const { app } = clockedApp({ windows: { '1m': 100, '1h': 1000, '1d': 10_000 } }, 1_440_000 * 1000 + offset);
         const res = await request(app).get('/r').expect(200);
         const t = items(res.headers.ratelimit);
-        expect(t['1m']?.t, `1m at +${offset}`).to.be.within(1, 60);
-        expect(t['1h']?.t, `1h at +${offset}`).to.be.within(1, 3600);
-        expect(t['1d']?.t, `1d at +${offset}`).to.be.within(1, 86_400);
+        expect(t['h-1m']?.t, `1m at +${offset}`).to.be.within(1, 60);
+        expect(t['h-1h']?.t, `1h at +${offset}`).to.be.within(1, 3600);
+        expect(t['h-1d']?.t, `1d at +${offset}`).to.be.within(1, 86_400);
       }
     });
   });
 
-  describe('for a partly used sliding window', () => {
+  describe('t for a partly used sliding window', () => {
     it('should be the time until the oldest counted request leaves the window (more quota), not until it is empty', async () => {
       const { app, clock } = clockedApp({ windows: { '1m': 3 } }, 60_000 * 1000 + 500);
       await request(app).get('/r').expect(200);
@@ -52,28 +52,28 @@ describe('rateLimit() RateLimit header t (effective window)', () => {
       clock.now += 10_000;
       const last = await request(app).get('/r').expect(200);
       // The first request's 1 s bucket leaves the window 61 s after its start: 40.5 s from now.
-      expect(items(last.headers.ratelimit)['1m']).to.deep.equal({ r: 0, t: 41 });
+      expect(items(last.headers.ratelimit)['h-1m']).to.deep.equal({ r: 0, t: 41 });
       clock.now += 1000;
       const rejected = await request(app).get('/r').expect(429);
-      expect(items(rejected.headers.ratelimit)['1m']).to.deep.equal({ r: 0, t: 40 });
+      expect(items(rejected.headers.ratelimit)['h-1m']).to.deep.equal({ r: 0, t: 40 });
       // Retry-After does not point before the end of the effective window (draft § 6).
       expect(Number(rejected.headers['retry-after'])).to.equal(40);
       clock.now += 39_500;
       const again = await request(app).get('/r').expect(200);
-      expect(items(again.headers.ratelimit)['1m']).to.deep.equal({ r: 0, t: 10 });
+      expect(items(again.headers.ratelimit)['h-1m']).to.deep.equal({ r: 0, t: 10 });
     });
 
     it('should exceed the window only when no quota is left, by at most one bucket (the error bound)', async () => {
       const { app } = clockedApp({ windows: { '1d': 1 } }, 1_440_000 * 1000 + 1_000_000);
       const res = await request(app).get('/r').expect(200);
-      const item = items(res.headers.ratelimit)['1d'];
+      const item = items(res.headers.ratelimit)['h-1d'];
       expect(item?.r).to.equal(0);
       // The request counts until its 24-min bucket leaves the window: w + (bucket end - now).
       expect(item?.t).to.equal(86_400 + 440);
     });
   });
 
-  describe('for an empty window', () => {
+  describe('t for an empty window', () => {
     it('should be the window: no more than the whole quota within w seconds', () => {
       const value = limitHeader([
         { window: '1h', windowMs: 3_600_000, limit: 10, consumedPoints: 0, remainingPoints: 10, msBeforeNext: 0 },
@@ -82,7 +82,7 @@ describe('rateLimit() RateLimit header t (effective window)', () => {
     });
   });
 
-  describe('on Redis', () => {
+  describe('t on Redis', () => {
     let topology: Standalone;
     let redis: RedisClient;
     before(async () => {
@@ -147,6 +147,73 @@ describe('rateLimit() RateLimit header t (effective window)', () => {
       ];
       expect(rejectedMinute?.t).to.be.within(60, 61);
       expect(Number(rejected.headers['retry-after'])).to.be.at.least(rejectedMinute?.t as number);
+    });
+  });
+
+  describe('with two limiters on one request (a global one and a route one)', () => {
+    function twoLimiters(globalLimit: number, routeLimit: number, legacyHeaders = false) {
+      const subject = `two-${randomUUID()}`;
+      const app = express();
+      app.use(
+        rateLimit({ name: 'global', windows: { '1m': globalLimit, '1h': 100 }, key: () => subject, legacyHeaders }),
+      );
+      app.get(
+        '/r/:id',
+        rateLimit({ windows: { '1m': routeLimit }, key: () => subject, legacyHeaders }),
+        (_req, res) => {
+          res.json({ ok: true });
+        },
+      );
+      app.get('/other', (_req, res) => {
+        res.json({ ok: true });
+      });
+      return app;
+    }
+
+    it('should list both policies, each item named after its limiter, outer first', async () => {
+      const res = await request(twoLimiters(5, 2)).get('/r/1').expect(200);
+      expect(res.headers['ratelimit-policy']).to.equal(
+        '"global-1m";q=5;w=60, "global-1h";q=100;w=3600, "/r/:id-1m";q=2;w=60',
+      );
+      expect(Object.keys(items(res.headers.ratelimit))).to.deep.equal(['global-1m', 'global-1h', '/r/:id-1m']);
+      expect(items(res.headers.ratelimit)['global-1m']?.r).to.equal(4);
+      expect(items(res.headers.ratelimit)['/r/:id-1m']?.r).to.equal(1);
+    });
+
+    it("should keep Retry-After from the limiter that rejected, with both limiters' items", async () => {
+      const app = twoLimiters(5, 1);
+      await request(app).get('/r/1').expect(200);
+      const byRoute = await request(app).get('/r/1').expect(429);
+      expect(items(byRoute.headers.ratelimit)['/r/:id-1m']?.r).to.equal(0);
+      expect(items(byRoute.headers.ratelimit)['global-1m']?.r).to.equal(3);
+      expect(Number(byRoute.headers['retry-after'])).to.be.within(59, 61);
+
+      const app2 = twoLimiters(1, 5);
+      await request(app2).get('/r/1').expect(200);
+      const byGlobal = await request(app2).get('/r/1').expect(429);
+      expect(byGlobal.headers['ratelimit-policy']).to.equal('"global-1m";q=1;w=60, "global-1h";q=100;w=3600');
+      expect(Number(byGlobal.headers['retry-after'])).to.be.within(59, 61);
+    });
+
+    it('should send the legacy X-RateLimit-* headers of the tightest window across both limiters', async () => {
+      const app = twoLimiters(5, 3, true);
+      const res = await request(app).get('/r/1').expect(200);
+      expect(res.headers['x-ratelimit-limit']).to.equal('3');
+      expect(res.headers['x-ratelimit-remaining']).to.equal('2');
+      const outerOnly = await request(twoLimiters(5, 100, true))
+        .get('/r/1')
+        .expect(200);
+      expect(outerOnly.headers['x-ratelimit-limit']).to.equal('5');
+      expect(outerOnly.headers['x-ratelimit-remaining']).to.equal('4');
+    });
+
+    it('should quote odd limiter names as structured-field strings', async () => {
+      const app = express();
+      app.get('/q', rateLimit({ name: 'caf\u00e9 "x"\\', windows: { '1m': 5 } }), (_req, res) => {
+        res.json({ ok: true });
+      });
+      const res = await request(app).get('/q').expect(200);
+      expect(res.headers['ratelimit-policy']).to.equal('"caf%C3%A9 \\"x\\"\\\\-1m";q=5;w=60');
     });
   });
 });

@@ -1,5 +1,6 @@
 // The rate-limit response headers (draft-ietf-httpapi-ratelimit-headers, legacy X-RateLimit-*) and the 429/503 problem bodies.
 import type { Response } from 'express';
+import { warnOnce } from '../common/log';
 import type { RateLimitConfig, WindowConfig } from './options';
 import type { RateLimitDecision, WindowState } from './types';
 
@@ -8,13 +9,40 @@ function seconds(ms: number, min = 0): number {
   return Math.max(min, Math.ceil(ms / 1000));
 }
 
+/** The policy items of one limiter on one endpoint: their names and the `RateLimit-Policy` value. */
+export interface Policy {
+  /** One quoted name per window, e.g. `"global-1m"`. */
+  names: string[];
+  /** `"global-1m";q=100;w=60, "global-1h";q=1000;w=3600`. */
+  header: string;
+}
+
 /**
- * `RateLimit-Policy`: one quota policy item per window, named by its label, with `q` (the quota) and
- * `w` (the window in seconds), e.g. `"1m";q=100;w=60, "1h";q=1000;w=3600`
- * (draft-ietf-httpapi-ratelimit-headers-11 § 3). Computed once per limiter.
+ * A structured-field String (RFC 8941 § 3.3.3): `"` and `\` escaped; characters outside printable ASCII
+ * percent-encoded as UTF-8 (they are not allowed in a String).
  */
-export function policyHeader(windows: WindowConfig[]): string {
-  return windows.map((w) => `"${w.label}";q=${w.limit};w=${seconds(w.windowMs, 1)}`).join(', ');
+export function sfString(text: string): string {
+  let out = '"';
+  for (const char of text) {
+    const code = char.codePointAt(0) as number;
+    if (char === '"' || char === '\\') out += `\\${char}`;
+    else if (code >= 0x20 && code <= 0x7e) out += char;
+    else out += encodeURIComponent(char);
+  }
+  return `${out}"`;
+}
+
+/**
+ * `RateLimit-Policy` of a limiter: one quota policy item per window, named `<name>-<window>` after the
+ * limiter's name (or, without one, its endpoint: the route pattern or 'all'), with `q` (the quota) and `w`
+ * (the window in seconds), e.g. `"global-1m";q=100;w=60, "global-1h";q=1000;w=3600`
+ * (draft-ietf-httpapi-ratelimit-headers-11 § 3). Distinct names let several limiters on one request list
+ * their policies side by side. Computed once per limiter and endpoint.
+ */
+export function policyOf(prefix: string, windows: WindowConfig[]): Policy {
+  const names = windows.map((w) => sfString(`${prefix}-${w.label}`));
+  const header = windows.map((w, i) => `${names[i]};q=${w.limit};w=${seconds(w.windowMs, 1)}`).join(', ');
+  return { names, header };
 }
 
 /**
@@ -40,13 +68,26 @@ export function effectiveWindowSeconds(w: WindowState): number {
  * `RateLimit`: one item per window with `r` (remaining units) and `t` (see {@link effectiveWindowSeconds}),
  * e.g. `"1m";r=99;t=60` (draft § 4).
  */
-export function limitHeader(windows: WindowState[]): string {
+export function limitHeader(windows: WindowState[], names?: string[]): string {
   let value = '';
-  for (const w of windows) {
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i] as WindowState;
     if (value !== '') value += ', ';
-    value += `"${w.window}";r=${w.remainingPoints};t=${effectiveWindowSeconds(w)}`;
+    value += `${names?.[i] ?? sfString(w.window)};r=${w.remainingPoints};t=${effectiveWindowSeconds(w)}`;
   }
   return value;
+}
+
+/** Appends a list value to a field another limiter may already have set (RFC 9110 § 5.3: same as a comma list). */
+function appendList(res: Response, field: string, value: string): string | undefined {
+  const previous = res.getHeader(field);
+  if (previous === undefined) {
+    res.setHeader(field, value);
+    return undefined;
+  }
+  const text = Array.isArray(previous) ? previous.join(', ') : String(previous);
+  res.setHeader(field, `${text}, ${value}`);
+  return text;
 }
 
 /** The window closest to its limit (fewest units left; the longest reset on a tie). */
@@ -64,24 +105,38 @@ function tightest(windows: WindowState[]): WindowState | undefined {
   return best;
 }
 
-/** Sets the headers of a decision (on every response, passed or rejected). Does nothing once headers are sent. */
+/**
+ * Sets the headers of a decision (on every response, passed or rejected). Does nothing once headers are sent.
+ * `RateLimit-Policy` and `RateLimit` are appended to, so the items of several limiters on one request stand
+ * side by side (outer limiter first); the legacy `X-RateLimit-*` headers describe the tightest window of
+ * all of them; `Retry-After` is set by the limiter that rejected.
+ */
 export function setLimitHeaders(
   res: Response,
   config: RateLimitConfig,
-  policy: string,
+  policy: Policy,
   decision: RateLimitDecision,
 ): void {
   if (res.headersSent) return;
   const windows = decision.windows;
   if (config.standardHeaders && windows.length > 0) {
-    res.setHeader('RateLimit-Policy', policy);
-    res.setHeader('RateLimit', limitHeader(windows));
+    const previous = appendList(res, 'RateLimit-Policy', policy.header);
+    if (previous?.includes(`${policy.names[0]};`)) {
+      warnOnce(
+        'RATE_LIMIT_POLICY_NAME',
+        `rateLimit: two limiters on one request both name their policy ${policy.names[0]} (same name or endpoint and window); give each its own name option`,
+      );
+    }
+    appendList(res, 'RateLimit', limitHeader(windows, policy.names));
   }
   if (config.legacyHeaders && windows.length > 0) {
     const w = tightest(windows) as WindowState;
-    res.setHeader('X-RateLimit-Limit', String(w.limit));
-    res.setHeader('X-RateLimit-Remaining', String(w.remainingPoints));
-    res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + w.msBeforeNext) / 1000)));
+    const previous = res.getHeader('X-RateLimit-Remaining');
+    if (previous === undefined || w.remainingPoints < Number(previous)) {
+      res.setHeader('X-RateLimit-Limit', String(w.limit));
+      res.setHeader('X-RateLimit-Remaining', String(w.remainingPoints));
+      res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + w.msBeforeNext) / 1000)));
+    }
   }
   if (!decision.allowed) res.setHeader('Retry-After', String(retryAfterSeconds(decision)));
 }

@@ -3,13 +3,16 @@ import type { NextFunction, Request, Response } from 'express';
 import { describe } from '../common/duration';
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
-import { policyHeader, sendTooManyRequests, sendUnavailable, setLimitHeaders } from './headers';
+import { type Policy, policyOf, sendTooManyRequests, sendUnavailable, setLimitHeaders } from './headers';
 import type { Limiter } from './limiter';
 import type { RateLimitConfig } from './options';
 import type { SubjectResolver } from './subject';
 import type { RateLimitDecision } from './types';
 
 const debug = debugFor('rate-limit');
+
+/** Endpoints whose policy items are remembered per limiter (route patterns: few; emptied when full). */
+const MAX_POLICIES = 1000;
 
 /** Resolves after `ms`, or early with false when the client goes away. The timer never holds the process. */
 function wait(ms: number, res: Response): Promise<boolean> {
@@ -27,14 +30,29 @@ function wait(ms: number, res: Response): Promise<boolean> {
   });
 }
 
+/** For decisions without windows (Redis failed, policy allow or deny): no policy headers. */
+const NO_POLICY: Policy = { names: [], header: '' };
+
 /** Builds the middleware function of one limiter. */
 export function createHandler(
   config: RateLimitConfig,
   limiter: Limiter,
   subjects: SubjectResolver,
 ): (req: Request, res: Response, next: NextFunction) => Promise<void> {
-  const policy = policyHeader(config.windows);
   const { label } = config;
+  // Policy items are named after the limiter's name or, without one, its endpoint (bounded: route patterns).
+  const named = config.name === undefined ? undefined : policyOf(config.name, config.windows);
+  const policies = new Map<string, Policy>();
+  const policyFor = (endpoint: string): Policy => {
+    if (named) return named;
+    let policy = policies.get(endpoint);
+    if (policy === undefined) {
+      if (policies.size >= MAX_POLICIES) policies.clear();
+      policy = policyOf(endpoint, config.windows);
+      policies.set(endpoint, policy);
+    }
+    return policy;
+  };
 
   const costOf = (req: Request): number => {
     const cost = config.cost;
@@ -48,7 +66,7 @@ export function createHandler(
 
   const finish = (req: Request, res: Response, next: NextFunction, decision: RateLimitDecision): void => {
     res.locals.rateLimit = decision;
-    setLimitHeaders(res, config, policy, decision);
+    setLimitHeaders(res, config, decision.windows.length > 0 ? policyFor(decision.endpoint) : NO_POLICY, decision);
     if (decision.allowed) {
       if (decision.source !== 'block') emitEvent({ kind: 'limit', limiter: label, outcome: 'allow' });
       next();

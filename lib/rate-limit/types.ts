@@ -89,13 +89,15 @@ export interface RateLimitOptions extends RedisConnectionOptions {
    */
   maxWait?: Duration;
   /**
-   * Send `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) on every response.
+   * Send `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) on every response, one
+   * item per window named `<name>-<window>` (the endpoint without `name`), appended to the items of other
+   * limiters on the same request.
    * @default true
    */
   standardHeaders?: boolean;
   /**
-   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds) for the
-   * window closest to its limit.
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds when more
+   * units become available) for the window closest to its limit, across every limiter on the request.
    * @default false
    */
   legacyHeaders?: boolean;
