@@ -36,6 +36,8 @@ export interface RequestContext {
   stale: CachedResponse | undefined;
   /** The hub's invalidation counter when the lookup started (stale-set race check). */
   seq: number;
+  /** The route's tags for this request, once computed (see `tagsOf` in store.ts). */
+  tags?: FillStart['tags'];
   /** The tags and generations read before the handler ran (set once a fill starts; see store.ts). */
   fillStart?: FillStart;
   /** Settles this request's in-process flight (followers then use the result). */

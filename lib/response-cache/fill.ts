@@ -8,6 +8,7 @@ import { debug, type RequestContext, type Shared } from './context';
 import type { CachedResponse } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { type FillLock, releaseLock } from './lock';
+import { pendingReason } from './pending';
 import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
 import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
 import { startFill, store } from './store';
@@ -90,7 +91,7 @@ function finish(
   const { req, res } = ctx;
   const { config } = shared;
   const perUser = config.user !== undefined && ctx.user !== undefined;
-  if (res.statusCode >= 500 && ctx.stale) {
+  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale) === undefined) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
@@ -110,6 +111,7 @@ function finish(
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
   if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
     reason = 'invalidated while the handler ran';
+  reason ??= pendingReason(identity);
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
   if (reason === undefined) {

@@ -1,21 +1,27 @@
 // State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
 import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
+import { describeTargets, ResponseInvalidationError, type TargetLists } from './errors';
 import {
   GENERATION_TTL_MS,
   newGeneration,
   pathGenerationKey,
   pathIndexKey,
+  pathTakenKey,
   routeGenerationKey,
   routeIndexKey,
+  routeTakenKey,
   tagGenerationKey,
   tagIndexKey,
+  tagTakenKey,
 } from './generations';
 import { INVALIDATE_TAKE } from './index-scripts';
 import { varySpecKey } from './key';
+import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations } from './pending';
 
 const debug = debugFor('response-cache');
 
@@ -75,6 +81,8 @@ export class CacheHub {
   subscribed = false;
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
+  /** Invalidations that could not reach Redis, retried in the background (see pending.ts). */
+  readonly pending = new PendingInvalidations((attempt) => this.apply(attempt));
 
   constructor(
     readonly backend: Backend,
@@ -167,39 +175,95 @@ export class CacheHub {
     await this.backend.publish(CHANNEL, JSON.stringify({ o: this.origin, t: 'fill', key } satisfies Message));
   }
 
-  /** Drops every entry of the targets, here and on every instance; resolves to the number of entries deleted. */
+  /**
+   * Drops every entry of the targets, here and on every instance; resolves to the number of entries
+   * deleted. When Redis cannot be reached the targets become pending in this process (neither served
+   * nor stored here, retried in the background) and it rejects with `ResponseInvalidationError`.
+   */
   async invalidate(target: InvalidationTarget): Promise<number> {
-    const message = {
-      o: this.origin,
-      t: 'inv' as const,
+    const targets: TargetLists = {
       tags: [...(target.tags ?? [])],
       paths: [...(target.paths ?? [])],
       routes: [...(target.routes ?? [])],
     };
-    this.record(message);
-    // Per target, atomically: a new generation (fills under way will not commit), then take the index.
-    const targets: Array<[string, string]> = [
-      ...message.tags.map((tag): [string, string] => [tagIndexKey(tag), tagGenerationKey(tag)]),
-      ...message.paths.map((path): [string, string] => [pathIndexKey(path), pathGenerationKey(path)]),
-      ...message.routes.map((route): [string, string] => [routeIndexKey(route), routeGenerationKey(route)]),
+    const { mark, keys, tokens } = this.pending.begin(targets);
+    this.record(targets);
+    const outcome = await this.apply({ targets, keys, tokens });
+    if (outcome.failure) {
+      this.pending.add(targets, outcome.failure);
+      throw new ResponseInvalidationError(targets, outcome.failure.error);
+    }
+    this.pending.settle(targets, keys, mark);
+    return outcome.deleted;
+  }
+
+  /**
+   * One attempt in Redis: per target, atomically, a new generation (fills under way will not commit)
+   * and the index's members moved into a taken set of this attempt (with those of earlier attempts
+   * whose replies were lost); then the members and the taken sets deleted, and every instance told.
+   * Never rejects: a failure is reported with the keys taken but not deleted and this attempt's tokens.
+   */
+  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<AttemptOutcome> {
+    const indexes = [
+      ...targets.tags.map(
+        (tag) => [tagIndexKey(tag), tagGenerationKey(tag), (t: string) => tagTakenKey(tag, t)] as const,
+      ),
+      ...targets.paths.map(
+        (path) => [pathIndexKey(path), pathGenerationKey(path), (t: string) => pathTakenKey(path, t)] as const,
+      ),
+      ...targets.routes.map(
+        (route) => [routeIndexKey(route), routeGenerationKey(route), (t: string) => routeTakenKey(route, t)] as const,
+      ),
     ];
-    const members = await Promise.all(
-      targets.map((keys) => this.backend.run(INVALIDATE_TAKE, keys, [newGeneration(), GENERATION_TTL_MS])),
+    const ids = idsOf(targets);
+    const used = new Map<string, string>();
+    const takenKeys: string[] = [];
+    const taken = await Promise.allSettled(
+      indexes.map(([index, generation, takenKeyOf], i) => {
+        const id = ids[i] as string;
+        const token = newGeneration();
+        used.set(id, token);
+        takenKeys.push(takenKeyOf(token));
+        const earlier = (tokens.get(id) ?? []).map(takenKeyOf);
+        return this.backend.run(
+          INVALIDATE_TAKE,
+          [index, generation, takenKeyOf(token), ...earlier],
+          [token, GENERATION_TTL_MS],
+        );
+      }),
     );
     // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
-    const keys = [...new Set(members.flat().map(String))];
-    const deleted = keys.length > 0 ? await this.backend.del(...keys) : 0;
+    const members = new Set(extraKeys);
+    let error: unknown;
+    for (const result of taken) {
+      if (result.status === 'fulfilled') for (const member of result.value) members.add(String(member));
+      else error ??= result.reason;
+    }
+    let deleted = 0;
+    try {
+      // The taken sets go too (the ones of failed takes may exist if their scripts ran after all).
+      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenKeys)]);
+    } catch (cause) {
+      return { deleted: 0, failure: { error: cause, keys: [...members], tokens: used } };
+    }
+    if (error !== undefined) return { deleted, failure: { error, keys: [], tokens: used } };
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
-    this.record(message);
-    await this.backend.publish(CHANNEL, JSON.stringify(message));
+    this.record(targets);
+    const message: Message = { o: this.origin, t: 'inv', ...targets };
+    try {
+      await this.backend.publish(CHANNEL, JSON.stringify(message));
+    } catch (cause) {
+      // Redis is already clean; other instances drop their L1 copies within localTtl.
+      debug('could not publish the invalidation of %s: %s', describeTargets(targets), messageOf(cause));
+    }
     debug(
       'invalidated %d entries (tags %j, paths %j, routes %j)',
       deleted,
-      message.tags,
-      message.paths,
-      message.routes,
+      targets.tags,
+      targets.paths,
+      targets.routes,
     );
-    return deleted;
+    return { deleted };
   }
 
   private record(message: { tags: string[]; paths: string[]; routes: string[] }): void {

@@ -10,6 +10,7 @@ import { createHandler } from './middleware';
 import { parseOptions, type ResponseCacheOptions } from './options';
 import { watchUnsafeRequest } from './write-invalidation';
 
+export { ResponseInvalidationError } from './errors';
 export type { CacheableStatus, ResponseCacheOptions } from './options';
 
 /** What `invalidate()` drops: every response with one of the tags, of one of the paths, or of one of the routes. */
@@ -24,7 +25,12 @@ export interface InvalidateTarget {
 
 /** The middleware, with the invalidation helper. */
 export interface ResponseCacheMiddleware extends RequestHandler {
-  /** Drops every matching response on every instance (no KEYS/SCAN); resolves to how many entries were deleted. */
+  /**
+   * Drops every matching response on every instance (no KEYS/SCAN); resolves to how many entries were
+   * deleted. When Redis cannot be reached it rejects with `ResponseInvalidationError`
+   * (`E_RESPONSE_CACHE_INVALIDATION`), and this process neither serves nor stores responses carrying
+   * those targets until a background retry succeeds.
+   */
   invalidate(target: InvalidateTarget): Promise<number>;
 }
 

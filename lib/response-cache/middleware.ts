@@ -8,10 +8,11 @@ import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
 import { acquireLock, type FillLock } from './lock';
 import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
+import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
-import { startFill } from './store';
+import { identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
 /** Builds the middleware function over the shared state of one responseCache(). */
@@ -71,7 +72,18 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     settle: () => {},
   };
   const perUser = config.user !== undefined && user !== undefined;
+  if (anyPending()) {
+    // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
+    const reason = pendingReason(identityOf(ctx, shared));
+    if (reason !== undefined) return bypass(res, next, reason);
+  }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
+    // The entry's own targets too (another instance's tags() may have said more than ours).
+    const reason = pendingReason(entry);
+    if (reason !== undefined) {
+      bypass(res, next, reason);
+      return;
+    }
     emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
     sendCached(req, res, entry, state, perUser);
   };
@@ -116,7 +128,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
-    local.set(key, stored);
+    if (pendingReason(stored) === undefined) local.set(key, stored);
     settle(stored);
     return serve(stored, 'HIT');
   }
@@ -150,7 +162,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const remote = await waitForRemote(shared, ctx, lockKey);
   if (remote && 'token' in remote) return fill(ctx, shared, remote);
   if (remote) {
-    local.set(key, remote);
+    if (pendingReason(remote) === undefined) local.set(key, remote);
     settle(remote);
     return serve(remote, 'HIT');
   }

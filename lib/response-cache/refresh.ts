@@ -7,6 +7,7 @@ import { fill } from './fill';
 import { lockKeyOf } from './key';
 import { acquireLock, type FillLock } from './lock';
 import { lockTtlMs, waitForRemote, within } from './lookup';
+import { pendingReason } from './pending';
 import { sendCached } from './serve';
 import { startFill } from './store';
 
@@ -21,6 +22,11 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
   const { req, res, next, key } = ctx;
   const arrival = Date.now();
   const serve = (entry: CachedResponse): void => {
+    const pending = pendingReason(entry);
+    if (pending !== undefined) {
+      bypass(res, next, pending);
+      return;
+    }
     debug('refresh %s: served the entry another refresher just filled', key);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'hit' });
     sendCached(req, res, entry, 'HIT', perUser);

@@ -12,10 +12,12 @@ import {
   readGenerations,
   routeGenerationKey,
   routeIndexKey,
+  type Targets,
   tagGenerationKey,
   tagIndexKey,
 } from './generations';
 import { INDEX_ADD, STORE_COMMIT } from './index-scripts';
+import { pendingReason } from './pending';
 
 /** What a fill learns before its handler runs: the response's tags and the generations of its targets. */
 export interface FillStart {
@@ -25,23 +27,32 @@ export interface FillStart {
   generations: Promise<Generations | undefined>;
 }
 
+/** The route's tags for this request, computed once (an error when `tags()` threw). */
+export function tagsOf(ctx: RequestContext, shared: Shared): FillStart['tags'] {
+  if (ctx.tags === undefined) {
+    try {
+      ctx.tags = shared.config.tags ? [...shared.config.tags(ctx.req)].map(String) : [];
+    } catch (error) {
+      ctx.tags = { error: `tags() threw: ${messageOf(error)}` };
+    }
+  }
+  return ctx.tags;
+}
+
+/** The targets a response to this request carries: its endpoint, invalidation path and tags. */
+export function identityOf(ctx: RequestContext, shared: Shared): Targets {
+  const tags = tagsOf(ctx, shared);
+  return { endpoint: ctx.base.endpoint, path: ctx.base.invalidationPath, tags: Array.isArray(tags) ? tags : [] };
+}
+
 /**
  * Computes the tags and starts reading the generations (once per request). Callers start it in
  * parallel with the lock; the handler must not run before `generations` settles.
  */
 export function startFill(ctx: RequestContext, shared: Shared): FillStart {
   if (ctx.fillStart) return ctx.fillStart;
-  let tags: FillStart['tags'] = [];
-  try {
-    tags = shared.config.tags ? [...shared.config.tags(ctx.req)].map(String) : [];
-  } catch (error) {
-    tags = { error: `tags() threw: ${messageOf(error)}` };
-  }
-  const targets = {
-    endpoint: ctx.base.endpoint,
-    path: ctx.base.invalidationPath,
-    tags: Array.isArray(tags) ? tags : [],
-  };
+  const tags = tagsOf(ctx, shared);
+  const targets = identityOf(ctx, shared);
   const generations = readGenerations(shared.config.backend, targets).catch((error: unknown) => {
     debug('could not read the generations of %s: %s', ctx.key, messageOf(error));
     return undefined;
@@ -91,7 +102,10 @@ export async function store(
       ),
       shared.hub.learnVary(entry.endpoint, entry.vary).then(() => 1),
     ]);
-    const unchanged = checks.every((check) => check === 1) && !shared.hub.invalidatedSince(ctx.seq, entry);
+    const unchanged =
+      checks.every((check) => check === 1) &&
+      !shared.hub.invalidatedSince(ctx.seq, entry) &&
+      pendingReason(entry) === undefined;
     const committed =
       unchanged &&
       (await backend.run(STORE_COMMIT, [routeGenerationKey(entry.endpoint), pendingKey, key], [generations.route])) ===
