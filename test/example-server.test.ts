@@ -270,13 +270,15 @@ describe('example server (on Redis)', function () {
           .post('/ai/suggest')
           .send({ ingredients: ['egg'] })
           .expect(200);
-        expect(res.headers['ratelimit-policy']).to.equal('"1m";q=10;w=60, "1h";q=100;w=3600, "1d";q=500;w=86400');
+        expect(res.headers['ratelimit-policy']).to.equal(
+          '"global-1m";q=100;w=60, "global-1h";q=1000;w=3600, "global-1d";q=10000;w=86400, "/ai/suggest-1m";q=10;w=60, "/ai/suggest-1h";q=100;w=3600, "/ai/suggest-1d";q=500;w=86400',
+        );
       }
       const limited = await agent.post('/ai/suggest').send({ ingredients: ['egg'] });
       expectProblem(limited, 429);
       // At most the window plus one bucket (1 s) of the sliding window.
       expect(Number(limited.headers['retry-after'])).to.be.within(1, 61);
-      expect(limited.headers.ratelimit).to.match(/^"1m";r=0;t=\d+/);
+      expect(limited.headers.ratelimit).to.match(/"\/ai\/suggest-1m";r=0;t=\d+/);
       // Other routes have their own (global) budget left.
       await agent.get('/recipes/1').expect(200);
     });
@@ -307,7 +309,9 @@ describe('example server (on Redis)', function () {
     it('should send the global policy on every route and answer 429 after 100 requests a minute', async () => {
       const agent = client();
       const health = await agent.get('/health').expect(200);
-      expect(health.headers['ratelimit-policy']).to.equal('"1m";q=100;w=60, "1h";q=1000;w=3600, "1d";q=10000;w=86400');
+      expect(health.headers['ratelimit-policy']).to.equal(
+        '"global-1m";q=100;w=60, "global-1h";q=1000;w=3600, "global-1d";q=10000;w=86400',
+      );
       for (let i = 1; i < 100; i++) await agent.get(i % 2 ? '/recipes/2' : '/health').expect(200);
       expectProblem(await agent.get('/recipes?page=3'), 429);
       expectProblem(await agent.get('/metrics'), 429);
