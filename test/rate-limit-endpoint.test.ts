@@ -110,16 +110,29 @@ describe('rateLimit() endpoint (the route pattern)', () => {
   });
 
   describe('when the mount pattern cannot be proven', () => {
-    it('should fall back to ~<route path> for a router mounted twice, and warn once naming the name option', async () => {
+    it('should count a router mounted at two patterns under the pattern each request came through', async () => {
       const app = express();
       const router = Router();
       router.get('/items', onePerMinute(), answer);
       app.use('/users/:uid', router);
       app.use('/shops/:sid', router);
       const lines = await warnings(async () => {
-        expect(await endpointOf(app, '/users/1/items')).to.equal('~/items');
-        await request(app).get('/shops/2/items').expect(429);
+        expect(await endpointOf(app, '/users/1/items')).to.equal('/users/:uid/items');
+        expect(await endpointOf(app, '/shops/2/items')).to.equal('/shops/:sid/items');
         await request(app).get('/users/3/items').expect(429);
+      });
+      expect(lines).to.deep.equal([]);
+    });
+
+    it('should fall back to ~<route path> when two mounts both match, and warn once naming the name option', async () => {
+      const app = express();
+      const router = Router();
+      router.get('/items', onePerMinute(), answer);
+      app.use('/:tenant', router);
+      app.use('/shared', router);
+      const lines = await warnings(async () => {
+        expect(await endpointOf(app, '/shared/items')).to.equal('~/items');
+        await request(app).get('/shared/items').expect(429);
       });
       expect(lines).to.have.length(1);
       expect(lines[0]).to.include("'/items'").and.include('name option');

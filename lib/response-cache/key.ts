@@ -1,7 +1,8 @@
 // Builds `api:{endpoint}:<params_hash>` from the route, the normalised path and query, the Vary headers and the user.
 import type { Request } from 'express';
+import { warnOnce } from '../common/log';
+import { routePatternOf } from '../common/route-pattern';
 import { apiKey, hashCanonical } from '../redis';
-import { routePatternOf } from './route-pattern';
 
 /** What a request contributes to its key, apart from the Vary headers. */
 export interface KeyBase {
@@ -21,7 +22,16 @@ export interface KeyBase {
 /** The `name` option, or the route pattern with its mount patterns, or (mounted with `app.use`) the concrete path. */
 export function endpointOf(req: Request, name: string | undefined): string {
   if (name !== undefined) return name;
-  return routePatternOf(req) ?? pathnameOf(req);
+  const route = req.route as { path?: unknown } | undefined;
+  if (!route || typeof route.path !== 'string') return pathnameOf(req);
+  const resolved = routePatternOf(req, route);
+  if ('pattern' in resolved) return resolved.pattern;
+  warnOnce(
+    'E_RESPONSE_CACHE_MOUNT_PATTERN',
+    `responseCache: cannot tell the route pattern of ${req.baseUrl}${route.path} (${resolved.unproven}); keying it by its concrete path. ` +
+      "Give the route a name option (e.g. name: '/users/:uid/items') so every user shares one endpoint.",
+  );
+  return req.baseUrl + route.path;
 }
 
 /** The path of the original URL, without the query. */
