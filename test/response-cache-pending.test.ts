@@ -13,23 +13,27 @@ function createItems(redis: RedisClient, options: ResponseCacheOptions = {}) {
   const prefix = uniquePath('pending');
   const versions = new Map<string, number>();
   const tag = (id: string): string => `item:${prefix}:${id}`;
-  const cache = responseCache({
-    redis,
-    redisTimeout: '200ms',
-    ttl: '5m',
-    tags: (req) => [tag(String(req.params.id))],
-    ...options,
-  });
-  const app: Express = express();
-  app.get(`${prefix}/:id`, cache, (req, res) => {
-    res.json({ id: req.params.id, version: versions.get(String(req.params.id)) ?? 1 });
-  });
-  app.put(`${prefix}/:id`, cache, (req, res) => {
-    const id = String(req.params.id);
-    versions.set(id, (versions.get(id) ?? 1) + 1);
-    res.json({ updated: true });
-  });
-  return { app, cache, versions, tag, path: (id: string): string => `${prefix}/${id}` };
+  /** An instance of the API whose cache uses `client`. */
+  const instance = (client: RedisClient) => {
+    const cache = responseCache({
+      redis: client,
+      redisTimeout: '200ms',
+      ttl: '5m',
+      tags: (req) => [tag(String(req.params.id))],
+      ...options,
+    });
+    const app: Express = express();
+    app.get(`${prefix}/:id`, cache, (req, res) => {
+      res.json({ id: req.params.id, version: versions.get(String(req.params.id)) ?? 1 });
+    });
+    app.put(`${prefix}/:id`, cache, (req, res) => {
+      const id = String(req.params.id);
+      versions.set(id, (versions.get(id) ?? 1) + 1);
+      res.json({ updated: true });
+    });
+    return { app, cache };
+  };
+  return { ...instance(redis), instance, versions, tag, path: (id: string): string => `${prefix}/${id}` };
 }
 
 /** Collects the console.warn lines carrying `code` until `stop()`. */
@@ -80,7 +84,9 @@ describe('responseCache() when an invalidation cannot reach Redis', function () 
             (error: unknown) => error,
           );
           const pathA = { endpoint: 'other', path: invalidationPathOf(items.path('a')), tags: [] };
-          await waitFor(() => pendingReason(pathA) !== undefined, { what: 'the PUT invalidation to be pending' });
+          await waitFor(() => pendingReason(pathA, redis) !== undefined, {
+            what: 'the PUT invalidation to be pending',
+          });
         } finally {
           standalone.node.resume();
         }
@@ -129,35 +135,44 @@ describe('responseCache() when an invalidation cannot reach Redis', function () 
       await redis.call('ACL', 'DELUSER', user);
     });
 
-    it("should neither serve nor store the pending target's responses (also for a cache on another client), leave other targets alone, and resume when the retry lands", async () => {
+    it("should neither serve nor store the pending target's responses (for every cache on that client), leave other targets alone, and resume when the retry lands", async () => {
       const items = createItems(redis, { localTtl: 0 });
       await hitOf(items.app, items.path('x'));
       await hitOf(items.app, items.path('y'));
+      // Another instance whose client can read but not run scripts (so its invalidations fail).
+      const other = items.instance(noScripts);
+      expect((await request(other.app).get(items.path('y'))).headers['x-cache']).to.equal('HIT');
       const warnings = captureWarnings(PENDING_WARNING);
       try {
         items.versions.set('x', 2);
-        const error = await responseCache.invalidate({ redis: noScripts }, { tags: [items.tag('x')] }).then(
-          () => undefined,
-          (cause: unknown) => cause,
-        );
+        // Through another backend of the same client (another redisTimeout): it holds back the cache too.
+        const error = await responseCache
+          .invalidate({ redis: noScripts, redisTimeout: '1s' }, { tags: [items.tag('x')] })
+          .then(
+            () => undefined,
+            (cause: unknown) => cause,
+          );
         expect(error).to.be.instanceOf(ResponseInvalidationError);
+        expect(anyPending()).to.equal(true);
         for (let i = 0; i < 3; i++) {
-          const res = await request(items.app).get(items.path('x')).expect(200);
+          const res = await request(other.app).get(items.path('x')).expect(200);
           expect(res.headers['x-cache']).to.equal('BYPASS');
           expect(res.body.version).to.equal(2);
-          expect((await request(items.app).get(items.path('y'))).headers['x-cache'], 'another tag').to.equal('HIT');
+          expect((await request(other.app).get(items.path('y'))).headers['x-cache'], 'another tag').to.equal('HIT');
         }
-        // The old entry is still in Redis (nothing deleted it, nothing replaced it).
-        expect(anyPending()).to.equal(true);
+        // The instance on the healthy client never heard of it (pending is per process and client): the TTL is its backstop.
+        expect((await request(items.app).get(items.path('x'))).body.version).to.equal(1);
         await redis.call('ACL', 'SETUSER', user, '+@scripting');
         await waitFor(() => !anyPending(), { what: 'the background retry to land' });
       } finally {
         warnings.stop();
       }
       expect(warnings.lines).to.have.length(1);
-      const again = await request(items.app).get(items.path('x')).expect(200);
-      expect(again.headers['x-cache']).to.equal('MISS');
-      expect(again.body.version).to.equal(2);
+      for (const app of [other.app, items.app]) {
+        const again = await request(app).get(items.path('x')).expect(200);
+        expect(again.headers['x-cache']).to.not.equal('BYPASS');
+        expect(again.body.version).to.equal(2);
+      }
     });
   });
 

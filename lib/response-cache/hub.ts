@@ -21,7 +21,7 @@ import {
 } from './generations';
 import { INVALIDATE_TAKE } from './index-scripts';
 import { varySpecKey } from './key';
-import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations } from './pending';
+import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations, scopeOf } from './pending';
 
 const debug = debugFor('response-cache');
 
@@ -82,13 +82,14 @@ export class CacheHub {
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
   /** Invalidations that could not reach Redis, retried in the background (see pending.ts). */
-  readonly pending = new PendingInvalidations((attempt) => this.apply(attempt));
+  readonly pending: PendingInvalidations;
 
   constructor(
     readonly backend: Backend,
     varySpecLimit = VARY_SPEC_LIMIT,
   ) {
     this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
+    this.pending = new PendingInvalidations(scopeOf(backend), (attempt) => this.apply(attempt));
   }
 
   /** Subscribes to the channel (once; retried on a later call after a failure). */
@@ -235,14 +236,17 @@ export class CacheHub {
     // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
     const members = new Set(extraKeys);
     let error: unknown;
-    for (const result of taken) {
+    // Taken sets to delete: those that hold members. Those of failed takes are left to the retry, which merges
+    // them (their scripts may still run after this; a DEL sent now could run before them and lose the members).
+    const takenSets: string[] = [];
+    taken.forEach((result, i) => {
       if (result.status === 'fulfilled') for (const member of result.value) members.add(String(member));
       else error ??= result.reason;
-    }
+      if (result.status === 'fulfilled' && result.value.length > 0) takenSets.push(takenKeys[i] as string);
+    });
     let deleted = 0;
     try {
-      // The taken sets go too (the ones of failed takes may exist if their scripts ran after all).
-      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenKeys)]);
+      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenSets)]);
     } catch (cause) {
       return { deleted: 0, failure: { error: cause, keys: [...members], tokens: used } };
     }

@@ -58,20 +58,30 @@ export interface AttemptOutcome {
 
 /**
  * Every hub (one per backend: client and redisTimeout) with something pending. The checks look at
- * all of them, so an invalidation that failed through `responseCache.invalidator({ redis })` also
- * holds back a `responseCache({ redis, redisTimeout: '200ms' })` in the same process.
+ * all of those of the same scope (the Redis client), so an invalidation that failed through
+ * `responseCache.invalidator({ redis })` also holds back a `responseCache({ redis, redisTimeout: '200ms' })`.
  */
 const active = new Set<PendingInvalidations>();
+
+/** The scope pending invalidations are shared in: the Redis client under the backend (else the backend itself). */
+export function scopeOf(backend: object): object {
+  const client = (backend as { client?: unknown }).client;
+  return typeof client === 'object' && client !== null ? client : backend;
+}
 
 /** True while any invalidation of this process is pending (a size check: the hit path's only cost). */
 export function anyPending(): boolean {
   return active.size > 0;
 }
 
-/** Why a response carrying these targets must be neither served nor stored in this process now; undefined when nothing it carries is pending. */
-export function pendingReason(identity: Identity): string | undefined {
+/**
+ * Why a response carrying these targets must be neither served nor stored now, for caches on
+ * `scope` (see `scopeOf`); undefined when nothing it carries is pending.
+ */
+export function pendingReason(identity: Identity, scope: object): string | undefined {
   if (active.size === 0) return undefined;
   for (const pending of active) {
+    if (pending.scope !== scope) continue;
     const reason = pending.reasonFor(identity);
     if (reason !== undefined) return reason;
   }
@@ -98,7 +108,11 @@ export class PendingInvalidations {
   private delayMs = FIRST_RETRY_MS;
   private since = 0;
 
-  constructor(private readonly attempt: (attempt: Attempt) => Promise<AttemptOutcome>) {}
+  constructor(
+    /** Caches on this scope (see `scopeOf`) are held back by what is pending here. */
+    readonly scope: object,
+    private readonly attempt: (attempt: Attempt) => Promise<AttemptOutcome>,
+  ) {}
 
   /** Targets pending in this hub. */
   get size(): number {

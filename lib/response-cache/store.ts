@@ -105,7 +105,7 @@ export async function store(
     const unchanged =
       checks.every((check) => check === 1) &&
       !shared.hub.invalidatedSince(ctx.seq, entry) &&
-      pendingReason(entry) === undefined;
+      pendingReason(entry, shared.hub.pending.scope) === undefined;
     const committed =
       unchanged &&
       (await backend.run(STORE_COMMIT, [routeGenerationKey(entry.endpoint), pendingKey, key], [generations.route])) ===
