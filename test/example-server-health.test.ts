@@ -49,6 +49,28 @@ describe('example server when its Redis goes down', function () {
     await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok after resume' });
   });
 
+  it('should not serve a response cached before a PUT that was made while Redis was frozen', async () => {
+    const before = (await client().get('/recipes/2').expect(200)).body.recipe;
+    await waitFor(async () => (await client().get('/recipes/2')).headers['x-cache'] === 'HIT', {
+      what: 'the recipe to be served from the response cache',
+    });
+    redis.node.freeze();
+    try {
+      await client().put('/recipes/2').send({ minutes: before.minutes + 7 }).expect(200);
+    } finally {
+      redis.node.resume();
+    }
+    // Once the cache serves again (not BYPASS), it must serve the update, not the entry from before the PUT.
+    const served = await waitFor(
+      async () => {
+        const res = await client().get('/recipes/2').expect(200);
+        return res.headers['x-cache'] === 'BYPASS' ? undefined : res;
+      },
+      { what: 'the response cache to serve again once Redis answers' },
+    );
+    expect(served.body.recipe.minutes).to.equal(before.minutes + 7);
+  });
+
   describe('while Redis is down', () => {
     before(() => redis.node.kill());
     after(async () => {
