@@ -56,7 +56,10 @@ describe('example server when its Redis goes down', function () {
     });
     redis.node.freeze();
     try {
-      await client().put('/recipes/2').send({ minutes: before.minutes + 7 }).expect(200);
+      await client()
+        .put('/recipes/2')
+        .send({ minutes: before.minutes + 7 })
+        .expect(200);
     } finally {
       redis.node.resume();
     }
