@@ -2,6 +2,7 @@
 import { aiCacheErrors } from './ai-cache/errors';
 import { errors as foundationErrors } from './common/errors';
 import { QueryInvalidationError } from './query-cache/errors';
+import { ResponseInvalidationError } from './response-cache/errors';
 import { sessionErrors } from './sessions/errors';
 
 /** Every coded error class, by code: `error instanceof errors.E_REDIS_TIMEOUT`, `errors.E_REDIS_TIMEOUT.code`. */
@@ -10,4 +11,5 @@ export const errors = {
   ...sessionErrors,
   ...aiCacheErrors,
   E_QUERY_INVALIDATION: QueryInvalidationError,
+  E_RESPONSE_CACHE_INVALIDATION: ResponseInvalidationError,
 } as const;
