@@ -10,23 +10,30 @@ export function newToken(): string {
   return randomBytes(12).toString('base64url');
 }
 
-/** Suffix of a table's generation key: `db:{<table>}:gen`. Query hashes are hex, so they never collide with it. */
+/** A table's generation key: `db:{<table>}:gen`. Query hashes are hex, so they never collide with it. */
 export function generationKey(table: string): string {
-  return prefixOf(table) + GENERATION_SUFFIX;
+  return keysOf(table).generation;
 }
 
-const GENERATION_SUFFIX = 'gen';
-/** `db:{<encoded table>}:` per table, so the hit path does not re-encode names (bounded: cleared past 1000). */
-const prefixes = new Map<string, string>();
+/**
+ * `db:{<encoded table>}:` and the generation key per table, so the hit path neither re-encodes names
+ * nor builds the same string again (bounded: forgotten past 1000 tables).
+ */
+const tableKeys = new Map<string, { prefix: string; generation: string }>();
+
+function keysOf(table: string): { prefix: string; generation: string } {
+  let keys = tableKeys.get(table);
+  if (keys === undefined) {
+    if (tableKeys.size >= 1000) tableKeys.clear();
+    const prefix = dbKey(table, '');
+    keys = { prefix, generation: `${prefix}gen` };
+    tableKeys.set(table, keys);
+  }
+  return keys;
+}
 
 function prefixOf(table: string): string {
-  let prefix = prefixes.get(table);
-  if (prefix === undefined) {
-    if (prefixes.size >= 1000) prefixes.clear();
-    prefix = dbKey(table, '');
-    prefixes.set(table, prefix);
-  }
-  return prefix;
+  return keysOf(table).prefix;
 }
 
 /**

@@ -39,22 +39,23 @@ export function readerFor(backend: Backend, generationTtlMs: number): Reader {
     return gen ? [entry ?? null, gen] : [null, await create(table)];
   };
 
-  return async (key, tables) => {
-    let entry: Buffer | null;
-    let generations: Buffer[];
-    if (tables.length === 1) {
-      const [found, gen] = await readFirst(key, tables[0] as string);
-      entry = found;
-      generations = [gen];
-    } else {
-      const [[found, gen], ...others] = await Promise.all([
-        readFirst(key, tables[0] as string),
-        ...tables.slice(1).map(generationOf),
-      ]);
-      entry = found;
-      generations = [gen, ...others];
-    }
-    if (entry !== null && entryIsCurrent(entry, generations)) return { entry };
-    return { generations: generations.map((gen) => gen.toString('latin1')) };
+  /** A single-table query: the hit path, one MGET and nothing else. */
+  const readOne = async (key: string, table: string): Promise<ReadState> => {
+    const [entry, gen] = await backend.mget(key, generationKey(table));
+    if (!gen) return { generations: [(await create(table)).toString('latin1')] };
+    if (entry && entryIsCurrent(entry, [gen])) return { entry };
+    return { generations: [gen.toString('latin1')] };
   };
+
+  const readMany = async (key: string, tables: readonly string[]): Promise<ReadState> => {
+    const [[entry, gen], ...others] = await Promise.all([
+      readFirst(key, tables[0] as string),
+      ...tables.slice(1).map(generationOf),
+    ]);
+    const generations = [gen, ...others];
+    if (entry !== null && entryIsCurrent(entry, generations)) return { entry };
+    return { generations: generations.map((token) => token.toString('latin1')) };
+  };
+
+  return (key, tables) => (tables.length === 1 ? readOne(key, tables[0] as string) : readMany(key, tables));
 }
