@@ -69,7 +69,9 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const recipeCache = { redis: cacheRedis, ttl: '5m', ignoreCookies: true, lockTimeout: '500ms' } as const;
   const listCache = responseCache({ ...recipeCache, tags: () => ['recipe-list'] });
   const itemCache = responseCache({ ...recipeCache, tags: (req) => [`recipe:${req.params.id}`] });
-  const suggest = aiCache({ redis: cacheRedis, model: MODEL_NAME, ttl: '1h' }, model);
+  // A request waits at most 500 ms for another instance computing the same suggestion, then computes its own:
+  // the model answers in about 300 ms, so a longer wait would only add latency (and a fault could stretch it).
+  const suggest = aiCache({ redis: cacheRedis, model: MODEL_NAME, ttl: '1h', lockWait: '500ms' }, model);
 
   const app = express();
   app.disable('x-powered-by');
