@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -20,21 +20,14 @@ function quickStartAsDocumented(): string {
   return text.slice(start, end).replace("from '../lib';", "from '@alchemorsel/redis-middleware';").trim();
 }
 
-/** Every block the docs mark as the quick start. */
+/** Every block the README marks as the quick start. */
 function documentedBlocks(): Array<{ file: string; code: string }> {
-  const files = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).map((f) => join(root, 'docs', f))];
+  const file = join(root, 'README.md');
+  const text = readFileSync(file, 'utf8');
   const blocks: Array<{ file: string; code: string }> = [];
-  for (const file of files.filter((f) => f.endsWith('.md'))) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (let at = text.indexOf(MARKER); at !== -1; at = text.indexOf(MARKER, at + 1)) {
-      const match = /```ts\n([\s\S]*?)```/.exec(text.slice(at));
-      blocks.push({ file, code: (match?.[1] ?? '').trim() });
-    }
+  for (let at = text.indexOf(MARKER); at !== -1; at = text.indexOf(MARKER, at + 1)) {
+    const match = /```ts\n([\s\S]*?)```/.exec(text.slice(at));
+    blocks.push({ file, code: (match?.[1] ?? '').trim() });
   }
   return blocks;
 }
