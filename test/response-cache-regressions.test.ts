@@ -257,6 +257,41 @@ describe('responseCache() regressions', () => {
       });
     }
   });
+  describe('the in-process copy (L1) of a fill whose store Redis refused', () => {
+    /** A client whose user may not RENAME: the store's commit script fails with NOPERM. */
+    let noRename: RedisClient;
+    const user = `rc-norename-${Date.now()}`;
+    before(async () => {
+      await redis.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-rename');
+      noRename = createRedis(standalone.url.replace('redis://', `redis://${user}:pw@`));
+      noRename.on('error', () => undefined);
+    });
+    after(async () => {
+      noRename.disconnect();
+      await redis.call('ACL', 'DELUSER', user);
+    });
+
+    it('should not serve the response as a HIT from the L1 when the store failed', async () => {
+      const path = uniquePath('norename');
+      const { app, origin } = createApp({ redis: noRename, localTtl: '1m' }, path, jsonCall);
+      const recorder = recordEvents();
+      try {
+        expectMiss(await request(app).get(path).expect(200));
+        await waitFor(async () => (await apiKeysOf(redis, path)).every((key) => !key.endsWith('.lock')), {
+          what: 'the store attempt to end (lock released)',
+        });
+        await waitFor(() => recorder.outcomes().includes('skip'), { what: 'the failed store to be reported' });
+        expect(recorder.outcomes()).to.not.include('store');
+      } finally {
+        recorder.stop();
+      }
+      expect(await entryKeysOf(redis, path), 'nothing in Redis').to.deep.equal([]);
+      const again = await request(app).get(path).expect(200);
+      expect(again.headers['x-cache'], 'the refused response is not served from the L1').to.equal('MISS');
+      expect(again.body.call).to.equal(2);
+      expect(origin.calls).to.equal(2);
+    });
+  });
   describe('the vary specs of endpoints (app.use: one endpoint per path)', () => {
     it('should be remembered for a bounded number of endpoints', async () => {
       const hub = new CacheHub(resolveBackend({}), 5);

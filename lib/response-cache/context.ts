@@ -21,6 +21,12 @@ export interface Shared {
   flights: Map<string, Promise<CachedResponse | null>>;
   /** In-process refreshes (request `no-cache`): key → the entry the refreshing handler run produced (or null). */
   refreshes: Map<string, Promise<CachedResponse | null>>;
+  /**
+   * Stores under way in this process: entry key → settles when Redis committed (or refused) the entry.
+   * A lookup of such a key waits for it, so it is served the new entry (from the L1, once committed)
+   * rather than the older one, and never one Redis refused.
+   */
+  storing: Map<string, Promise<null>>;
 }
 
 /** One request on its way through the cache. */

@@ -174,12 +174,17 @@ function finish(
   }
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, req, vary);
-  shared.local.set(key, entry);
-  void (async () => {
+  // The L1 gets the entry only once Redis committed it (store.ts): a refused store is never served from here.
+  const storing = (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
     else debug('not stored %s: the generations could not be read before the handler ran', key);
-  })().finally(() => releaseLock(shared.config.backend, lock));
+    return null;
+  })().finally(() => {
+    releaseLock(shared.config.backend, lock);
+    if (shared.storing.get(key) === storing) shared.storing.delete(key);
+  });
+  shared.storing.set(key, storing);
 }
 
 /** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */

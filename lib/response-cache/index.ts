@@ -66,6 +66,7 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
     local: new LocalCache(hub, config.localTtlMs, config.localMaxEntries),
     flights: new Map(),
     refreshes: new Map(),
+    storing: new Map(),
   };
   hub.ensureSubscribed();
   const middleware = createHandler(shared) as ResponseCacheMiddleware;

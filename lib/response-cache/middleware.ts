@@ -93,6 +93,9 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     if (req.method === 'HEAD') return fill(ctx, shared, undefined);
     return refresh(shared, ctx, perUser);
   }
+  const storing = shared.storing.get(key);
+  // This process is storing a new response of the key: wait (bounded) so the older copy is not served meanwhile.
+  if (storing) await within(storing, config.lockTimeoutMs);
   const localEntry = local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
 

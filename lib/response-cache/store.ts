@@ -114,7 +114,15 @@ export async function store(
       if (!unchanged) await backend.del(pendingKey);
       return skip('invalidated while the handler ran (generation changed)');
     }
-    await shared.hub.announceFill(key);
+    // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
+    // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
+    if (!shared.hub.invalidatedSince(ctx.seq, entry) && pendingReason(entry, shared.hub.pending.scope) === undefined) {
+      shared.local.set(key, entry);
+    }
+    await shared.hub.announceFill(key).catch((error: unknown) => {
+      // Stored all the same; the other instances' L1 copies of the key end within localTtl.
+      debug('could not announce the fill of %s: %s', key, messageOf(error));
+    });
     debug('stored %s (%d bytes, fresh %d ms)', key, encoded.length, entry.freshMs);
     emitEvent({
       kind: 'cache',
@@ -124,7 +132,10 @@ export async function store(
       storedBytes: encoded.length,
     });
   } catch (error) {
-    debug('could not store %s: %s', key, messageOf(error));
+    shared.local.delete(key);
+    const reason = `could not store: ${messageOf(error)}`;
+    debug('not stored %s: %s', key, reason);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
     backend.del(pendingKey).catch(() => undefined);
   }
 }
