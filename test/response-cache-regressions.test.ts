@@ -5,6 +5,7 @@ import request from 'supertest';
 import { type MiddlewareEvent, onEvent } from '../lib/common/events';
 import { createRedis, type RedisClient, resolveBackend } from '../lib/redis';
 import { responseCache } from '../lib/response-cache';
+import { pathGenerationKey, routeGenerationKey, tagGenerationKey } from '../lib/response-cache/generations';
 import { CacheHub } from '../lib/response-cache/hub';
 import { sessions } from '../lib/sessions';
 import {
@@ -253,6 +254,54 @@ describe('responseCache() regressions', () => {
         await waitFor(async () => (await redis.exists(lockKey)) === 0, { what: 'A to finish storing' });
         const fromB = await request(b.app).get(`${base}/1`);
         expect(fromB.body.stock, 'instance B after the invalidation').to.equal(2);
+        expect((await request(app).get(`${base}/1`)).body.stock, 'instance A after the invalidation').to.equal(2);
+      });
+    }
+
+    for (const kind of ['tags', 'paths', 'routes'] as const) {
+      it(`should not keep it either when the ${kind} had no generation and the new one was evicted`, async () => {
+        const base = uniquePath(`evict${kind}`);
+        const pattern = `${base}/:id`;
+        const tag = `stock-${base}`;
+        const db = { stock: 1 };
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let started = 0;
+        const app = express();
+        // A never hears B's invalidation message (deaf): only the generations can tell it.
+        const a = responseCache({ redis: deaf, localTtl: 0, tags: () => [tag] });
+        app.get(pattern, a, async (_req, res) => {
+          const stock = db.stock;
+          started += 1;
+          if (started === 1) await gate;
+          res.json({ stock });
+        });
+        const b = createApp({ redis: standalone.client(), localTtl: 0, tags: () => [tag] }, pattern, (_req, res) => {
+          res.json({ stock: db.stock });
+        });
+        const fromA = request(app)
+          .get(`${base}/1`)
+          .then((res) => res);
+        await waitFor(() => started === 1, { what: "A's handler to read the data" });
+        const lockKey = await waitFor(
+          async () => (await apiKeysOf(redis, pattern)).find((key) => key.endsWith('.lock')),
+          { what: "A's lock" },
+        );
+        db.stock = 2;
+        const { target, generationKey } = {
+          tags: { target: { tags: [tag] }, generationKey: tagGenerationKey(tag) },
+          paths: { target: { paths: [`${base}/1`] }, generationKey: pathGenerationKey(`${base}/1`) },
+          routes: { target: { routes: [pattern] }, generationKey: routeGenerationKey(pattern) },
+        }[kind];
+        await b.cache.invalidate(target);
+        expect(await redis.exists(generationKey), 'the invalidation set a generation').to.equal(1);
+        await redis.del(generationKey); // what eviction (or expiry) does
+        release();
+        expect((await fromA).body.stock).to.equal(1);
+        await waitFor(async () => (await redis.exists(lockKey)) === 0, { what: 'A to finish storing' });
+        expect((await request(b.app).get(`${base}/1`)).body.stock, 'instance B after the invalidation').to.equal(2);
         expect((await request(app).get(`${base}/1`)).body.stock, 'instance A after the invalidation').to.equal(2);
       });
     }

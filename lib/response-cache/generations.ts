@@ -1,13 +1,17 @@
 // Generation tokens per route, path and tag: what a fill started under, so an invalidation during it is never lost.
 import { randomBytes } from 'node:crypto';
 import { apiKey, type Backend } from '../redis';
+import { GENERATION_READ } from './index-scripts';
 
 /**
- * How long a generation token lives after its last invalidation. A fill that takes longer than half
- * of it is not stored (its starting token could have expired and come back as "none").
+ * How long a generation token lives after its last invalidation, or after a fill created it. A fill
+ * reading a generation with less than `MAX_FILL_MS` left extends it to this.
  */
 export const GENERATION_TTL_MS = 3_600_000;
-/** Longest a handler may run and still have its response stored. */
+/**
+ * Longest a handler may run and still have its response stored (a generation read by a fill lives at
+ * least this long, so only eviction or an invalidation can change it meanwhile).
+ */
 export const MAX_FILL_MS = GENERATION_TTL_MS / 2;
 
 /** The targets an entry can be invalidated by. */
@@ -17,7 +21,7 @@ export interface Targets {
   tags: readonly string[];
 }
 
-/** The generations of an entry's targets when its fill started ('' where none exists). */
+/** The generations of an entry's targets when its fill started (each a real token: see `readGenerations`). */
 export interface Generations {
   route: string;
   path: string;
@@ -45,8 +49,12 @@ export const routeTakenKey = (endpoint: string, token: string): string => apiKey
 export const newGeneration = (): string => randomBytes(9).toString('base64url');
 
 /**
- * Reads the current generations of the targets (one GET per key, sent together: one round trip).
- * Must complete before the handler reads its data.
+ * Reads the current generations of the targets, creating each missing one with a fresh random token
+ * (`GENERATION_READ`: one script per key, since each has its own hash tag, sent together with the
+ * lock's `SET NX`: the round trip the miss makes anyway). Must complete before the handler reads its
+ * data. A generation that is missing later (evicted, expired, lost in a failover) then reads as
+ * changed, and the fill is not stored. Every attempt offers a new token (a token set by an attempt
+ * whose reply was lost is one no fill started under).
  */
 export async function readGenerations(backend: Backend, targets: Targets): Promise<Generations> {
   const at = Date.now();
@@ -55,7 +63,11 @@ export async function readGenerations(backend: Backend, targets: Targets): Promi
     pathGenerationKey(targets.path),
     ...targets.tags.map(tagGenerationKey),
   ];
-  const values = await Promise.all(keys.map((key) => backend.get(key)));
-  const [route, path, ...tags] = values.map((value) => (value ? value.toString('utf8') : ''));
+  const values = await Promise.all(
+    keys.map((key) => backend.run(GENERATION_READ, [key], [newGeneration(), GENERATION_TTL_MS, MAX_FILL_MS])),
+  );
+  const [route, path, ...tags] = values.map((value) =>
+    Buffer.isBuffer(value) ? value.toString('utf8') : String(value),
+  );
   return { route: route as string, path: path as string, tags, at };
 }
