@@ -74,6 +74,12 @@ export function anyPending(): boolean {
   return active.size > 0;
 }
 
+/** True while an invalidation is pending for caches on one of these clients (for tests and diagnostics). */
+export function pendingOn(...scopes: object[]): boolean {
+  for (const pending of active) if (scopes.includes(pending.scope)) return true;
+  return false;
+}
+
 /**
  * Why a response carrying these targets must be neither served nor stored now, for caches on
  * `scope` (see `scopeOf`); undefined when nothing it carries is pending.
@@ -144,7 +150,8 @@ export class PendingInvalidations {
 
   /** Targets whose invalidation failed: pending until a retry (or another invalidation of them) succeeds. */
   add(targets: TargetLists, failure: NonNullable<AttemptOutcome['failure']>): void {
-    const first = active.size === 0;
+    // One warning line per outage of this client (other clients may be failing on their own).
+    const first = this.targets.size === 0 && this.keys.size === 0;
     this.remember(idsOf(targets), failure, true);
     if (first) {
       this.since = Date.now();
@@ -218,6 +225,14 @@ export class PendingInvalidations {
 
   /** Sends one batch of what is pending; on failure waits longer (bounded) before the next. */
   private async retry(): Promise<void> {
+    if ((this.scope as { status?: unknown }).status === 'end') {
+      // The application closed this client for good: nothing can reach that Redis, and no cache can serve from it.
+      debug('client closed with invalidations pending; giving them up');
+      this.targets.clear();
+      this.keys.clear();
+      active.delete(this);
+      return;
+    }
     const mark = this.seq;
     const batch: TargetLists = { tags: [], paths: [], routes: [] };
     const tokens = new Map<string, string[]>();
