@@ -18,7 +18,7 @@ export interface CreateAppOptions {
   redis?: RedisClient;
   /**
    * A Redis of their own for the three caches, as production wants it (`allkeys-lru` there, `noeviction`
-   * for sessions and limits: see docs/production.md).
+   * for sessions and limits: see the README, "Production topologies").
    * @default `redis`
    */
   cacheRedis?: RedisClient;
