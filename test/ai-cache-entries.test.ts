@@ -1,45 +1,19 @@
 import zlib from 'node:zlib';
 import { expect } from 'chai';
 import { AiCacheValueError, aiCache } from '../lib/ai-cache';
-import { type RedisClient, resolveBackend } from '../lib/redis';
-import { captureEvents, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
-import { sharedStandalone, waitFor } from './support';
-
-/** About `bytes` of recipe-like English text (compresses like a model's answer does). */
-function recipeText(bytes: number): string {
-  const words = (
-    'Preheat the oven to 180 degrees. Whisk the eggs with sugar until pale, fold in the flour and melted butter, ' +
-    'then bake for 25 minutes until golden. Meanwhile rinse the rice, simmer it with ginger, garlic and a splash of ' +
-    'soy sauce; season to taste, stir in spring onions and serve with lemon zest, fresh herbs and olive oil.'
-  ).split(' ');
-  let text = '';
-  let seed = 7;
-  while (text.length < bytes) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    text += `${words[seed % words.length]}${seed % 11 === 0 ? `, step ${seed % 97}\n` : ' '}`;
-  }
-  return text.slice(0, bytes);
-}
+import { captureEvents, recipeText, storedEntry, uniqueModel, useSharedClient } from './fixtures/ai-cache-helpers';
+import { waitFor } from './support';
 
 describe('aiCache() entries', () => {
-  let client: RedisClient;
-
-  before(async () => {
-    client = (await sharedStandalone()).client();
-  });
-
-  after(async () => {
-    await resolveBackend({ redis: client }).close();
-    client.disconnect();
-  });
+  const shared = useSharedClient();
 
   /** Stores `value` through one cached function and reads it back through a fresh one (no in-process sharing). */
   async function roundTrip<T>(value: T, options: { compressAbove?: number } = {}): Promise<T> {
     const model = uniqueModel('values');
-    const write = aiCache({ redis: client, model, ...options }, async (_q: string) => value);
+    const write = aiCache({ redis: shared.client, model, ...options }, async (_q: string) => value);
     await write('q');
-    await storedEntry(client, write.keyFor('q'));
-    const read = aiCache({ redis: client, model, ...options }, async (_q: string): Promise<T> => {
+    await storedEntry(shared.client, write.keyFor('q'));
+    const read = aiCache({ redis: shared.client, model, ...options }, async (_q: string): Promise<T> => {
       throw new Error('expected a hit');
     });
     return read('q') as Promise<T>;
@@ -97,7 +71,7 @@ describe('aiCache() entries', () => {
         constructor(readonly title: string) {}
       }
       let inferences = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => {
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (_q: string) => {
         inferences++;
         return { recipe: new Recipe('soup') };
       });
@@ -108,7 +82,9 @@ describe('aiCache() entries', () => {
       expect(error).to.be.instanceOf(AiCacheValueError);
       expect(error.code).to.equal('E_AI_CACHE_VALUE');
       expect(error.message).to.match(/cannot store an instance of Recipe \(at property "recipe"\)/);
-      const fnError = await aiCache({ redis: client, model: uniqueModel() }, async () => ({ f: () => 1 }))().then(
+      const fnError = await aiCache({ redis: shared.client, model: uniqueModel() }, async () => ({
+        f: () => 1,
+      }))().then(
         () => expect.fail('resolved'),
         (e: Error) => e,
       );
@@ -119,13 +95,16 @@ describe('aiCache() entries', () => {
 
   describe('compression', () => {
     it('should store entries below compressAbove as they are and larger ones compressed', async () => {
-      const small = aiCache({ redis: client, model: uniqueModel(), compressAbove: 1024 }, async (q: string) => q);
+      const small = aiCache(
+        { redis: shared.client, model: uniqueModel(), compressAbove: 1024 },
+        async (q: string) => q,
+      );
       const below = recipeText(1023);
       const above = recipeText(1024);
       await small(below);
       await small(above);
-      const belowEntry = await storedEntry(client, small.keyFor(below));
-      const aboveEntry = await storedEntry(client, small.keyFor(above));
+      const belowEntry = await storedEntry(shared.client, small.keyFor(below));
+      const aboveEntry = await storedEntry(shared.client, small.keyFor(above));
       expect(belowEntry[1], 'codec byte below the threshold').to.equal(0);
       expect(belowEntry.length).to.equal(8 + 1023);
       expect(aboveEntry[1], 'codec byte above the threshold (brotli)').to.equal(2);
@@ -136,14 +115,14 @@ describe('aiCache() entries', () => {
       const capture = captureEvents();
       try {
         const text = recipeText(50_000);
-        const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => text);
+        const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (_q: string) => text);
         await suggest('q');
-        const entry = await storedEntry(client, suggest.keyFor('q'));
+        const entry = await storedEntry(shared.client, suggest.keyFor('q'));
         const store = capture.events.find((e) => e.outcome === 'store');
         expect(store).to.include({ rawBytes: 50_000, storedBytes: entry.length });
         expect(entry.length / 50_000).to.be.below(0.35);
         const fresh = aiCache(
-          { redis: client, model: suggest.keyFor('q').split(':')[1] as string },
+          { redis: shared.client, model: suggest.keyFor('q').split(':')[1] as string },
           async (_q: string) => 'miss',
         );
         expect(await fresh('q')).to.equal(text);
@@ -155,12 +134,12 @@ describe('aiCache() entries', () => {
     it('should keep reading entries written with another codec after the option changed', async () => {
       const model = uniqueModel();
       const text = recipeText(5000);
-      const before = aiCache({ redis: client, model, compression: 'gzip' }, async (_q: string) => text);
+      const before = aiCache({ redis: shared.client, model, compression: 'gzip' }, async (_q: string) => text);
       await before('q');
-      const entry = await storedEntry(client, before.keyFor('q'));
+      const entry = await storedEntry(shared.client, before.keyFor('q'));
       expect(entry[1], 'gzip codec byte').to.equal(1);
       for (const compression of ['brotli', 'none'] as const) {
-        const after = aiCache({ redis: client, model, compression }, async (_q: string) => 'recomputed');
+        const after = aiCache({ redis: shared.client, model, compression }, async (_q: string) => 'recomputed');
         expect(await after('q')).to.equal(text);
       }
     });
@@ -169,21 +148,21 @@ describe('aiCache() entries', () => {
       const model = uniqueModel();
       let inferences = 0;
       const make = (version: number) =>
-        aiCache({ redis: client, model }, async (_q: string) => {
+        aiCache({ redis: shared.client, model }, async (_q: string) => {
           inferences++;
           return recipeText(4000).replace(/^./, String(version));
         });
       const reader = make(1);
       const key = reader.keyFor('q');
       const first = await reader('q');
-      const firstBytes = await storedEntry(client, key);
+      const firstBytes = await storedEntry(shared.client, key);
       expect(await reader('q')).to.equal(first); // decoded from Redis, now remembered
       // Another instance overwrites the entry.
       const second = await make(2).with({ refresh: true })('q');
       expect(second).to.not.equal(first);
-      await waitFor(async () => !(await client.getBuffer(key))?.equals(firstBytes), { what: 'the new entry' });
+      await waitFor(async () => !(await shared.client.getBuffer(key))?.equals(firstBytes), { what: 'the new entry' });
       expect(await reader('q')).to.equal(second);
-      await client.del(key);
+      await shared.client.del(key);
       expect(await reader('q')).to.equal(first.replace(/^./, '1'));
       expect(inferences, 'a deleted entry is a miss, not a memo hit').to.equal(3);
     });
@@ -191,10 +170,13 @@ describe('aiCache() entries', () => {
     it('should give every hit its own copy of an object result, also from the decoded-entry memo', async () => {
       const answer = { text: recipeText(4000), tags: ['quick'] };
       const model = uniqueModel();
-      const writer = aiCache({ redis: client, model }, async (_q: string) => answer);
+      const writer = aiCache({ redis: shared.client, model }, async (_q: string) => answer);
       await writer('q');
-      await storedEntry(client, writer.keyFor('q'));
-      const reader = aiCache({ redis: client, model }, async (_q: string) => ({ text: 'miss', tags: [] as string[] }));
+      await storedEntry(shared.client, writer.keyFor('q'));
+      const reader = aiCache({ redis: shared.client, model }, async (_q: string) => ({
+        text: 'miss',
+        tags: [] as string[],
+      }));
       const first = await reader('q');
       first.tags.push('mutated by a caller');
       const second = await reader('q');
@@ -203,7 +185,7 @@ describe('aiCache() entries', () => {
     });
 
     it('should treat an entry that inflates beyond its announced size (a zip bomb) as a miss', async () => {
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_q: string) => 'computed');
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (_q: string) => 'computed');
       const key = suggest.keyFor('q');
       // 64 MiB of zeros in a few KB, announced as 100 bytes.
       const bomb = zlib.brotliCompressSync(Buffer.alloc(64 * 1024 * 1024), {
@@ -211,18 +193,18 @@ describe('aiCache() entries', () => {
       });
       expect(bomb.length).to.be.below(64 * 1024);
       const header = Buffer.from([0xa1, 2, 0, 0, 0, 0, 0, 100]);
-      await client.set(key, Buffer.concat([header, bomb]));
+      await shared.client.set(key, Buffer.concat([header, bomb]));
       expect(await suggest('q')).to.equal('computed');
     });
 
     it('should treat an entry that claims more than maxSize, or is not an entry, as a miss', async () => {
       const suggest = aiCache(
-        { redis: client, model: uniqueModel(), maxSize: 1000 },
+        { redis: shared.client, model: uniqueModel(), maxSize: 1000 },
         async (q: string) => `computed ${q}`,
       );
       const claim = Buffer.from([0xa1, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
-      await client.set(suggest.keyFor('a'), claim);
-      await client.set(suggest.keyFor('b'), 'plain text someone else wrote');
+      await shared.client.set(suggest.keyFor('a'), claim);
+      await shared.client.set(suggest.keyFor('b'), 'plain text someone else wrote');
       expect(await suggest('a')).to.equal('computed a');
       expect(await suggest('b')).to.equal('computed b');
     });
@@ -231,11 +213,14 @@ describe('aiCache() entries', () => {
       const capture = captureEvents();
       try {
         const big = recipeText(5000);
-        const suggest = aiCache({ redis: client, model: uniqueModel(), maxSize: 4096 }, async (_q: string) => big);
+        const suggest = aiCache(
+          { redis: shared.client, model: uniqueModel(), maxSize: 4096 },
+          async (_q: string) => big,
+        );
         expect(await suggest('q')).to.equal(big);
         await new Promise((resolve) => setImmediate(resolve));
         expect(capture.events.find((e) => e.outcome === 'skip')).to.include({ reason: 'too-large', rawBytes: 5000 });
-        expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+        expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
       } finally {
         capture.stop();
       }

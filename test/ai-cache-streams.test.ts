@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { aiCache } from '../lib/ai-cache';
 import { onEvent } from '../lib/common/events';
 import { type RedisClient, resolveBackend } from '../lib/redis';
-import { captureEvents, deferred, storedEntry, uniqueModel } from './fixtures/ai-cache-helpers';
+import { captureEvents, deferred, storedEntry, uniqueModel, useSharedClient } from './fixtures/ai-cache-helpers';
 import { sharedStandalone, waitFor } from './support';
 
 async function collect<C>(stream: AsyncIterable<C>): Promise<C[]> {
@@ -12,22 +12,13 @@ async function collect<C>(stream: AsyncIterable<C>): Promise<C[]> {
 }
 
 describe('aiCache() with streamed results', () => {
-  let client: RedisClient;
-
-  before(async () => {
-    client = (await sharedStandalone()).client();
-  });
-
-  after(async () => {
-    await resolveBackend({ redis: client }).close();
-    client.disconnect();
-  });
+  const shared = useSharedClient();
 
   it('should pass chunks through as they arrive, store the complete stream and replay it', async () => {
     const model = uniqueModel('stream');
     const gate = deferred();
     let inferences = 0;
-    const suggest = aiCache({ redis: client, model }, async function* (prompt: string) {
+    const suggest = aiCache({ redis: shared.client, model }, async function* (prompt: string) {
       inferences++;
       yield `Recipe for ${prompt}:`;
       await gate.promise;
@@ -43,8 +34,8 @@ describe('aiCache() with streamed results', () => {
     for (let step = await live.next(); !step.done; step = await live.next()) rest.push(step.value);
     expect(rest).to.deep.equal([' whisk', ' and bake.']);
 
-    await storedEntry(client, suggest.keyFor('cake'));
-    const replayed = aiCache({ redis: client, model }, async function* (_prompt: string) {
+    await storedEntry(shared.client, suggest.keyFor('cake'));
+    const replayed = aiCache({ redis: shared.client, model }, async function* (_prompt: string) {
       yield 'not cached';
     });
     expect(await collect(replayed('cake'))).to.deep.equal(['Recipe for cake:', ' whisk', ' and bake.']);
@@ -58,10 +49,10 @@ describe('aiCache() with streamed results', () => {
       yield new Uint8Array([1, 2, 3]);
       yield 'text too';
     }
-    const speak = aiCache({ redis: client, model }, async (_text: string) => audio());
+    const speak = aiCache({ redis: shared.client, model }, async (_text: string) => audio());
     expect(await collect(await speak('hi'))).to.have.length(3);
-    await storedEntry(client, speak.keyFor('hi'));
-    const again = aiCache({ redis: client, model }, async (_text: string) => audio());
+    await storedEntry(shared.client, speak.keyFor('hi'));
+    const again = aiCache({ redis: shared.client, model }, async (_text: string) => audio());
     const chunks = await collect(await again('hi'));
     expect(Buffer.isBuffer(chunks[0])).to.equal(true);
     expect(chunks[0]).to.deep.equal(Buffer.from('RIFF'));
@@ -75,7 +66,7 @@ describe('aiCache() with streamed results', () => {
     const capture = captureEvents();
     let inferences = 0;
     let closed = false;
-    const suggest = aiCache({ redis: client, model: uniqueModel() }, async function* (_prompt: string) {
+    const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async function* (_prompt: string) {
       inferences++;
       try {
         yield 'one';
@@ -92,7 +83,7 @@ describe('aiCache() with streamed results', () => {
       }
       await waitFor(() => closed, { what: 'the source to close' });
       await waitFor(() => capture.events.some((e) => e.reason === 'stream-abandoned'), { what: 'the skip' });
-      expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+      expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
       expect(await collect(suggest('q'))).to.deep.equal(['one', 'two', 'three']);
       expect(inferences).to.equal(2);
     } finally {
@@ -102,7 +93,7 @@ describe('aiCache() with streamed results', () => {
 
   it('should not store a stream that failed, and pass the failure on', async () => {
     let inferences = 0;
-    const suggest = aiCache({ redis: client, model: uniqueModel() }, async function* (_prompt: string) {
+    const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async function* (_prompt: string) {
       inferences++;
       yield 'partial';
       throw new Error('connection reset by the model provider');
@@ -122,13 +113,13 @@ describe('aiCache() with streamed results', () => {
     );
     expect(retry).to.equal('connection reset by the model provider');
     expect(inferences).to.equal(2);
-    expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+    expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
   });
 
   it('should give concurrent identical streaming calls every chunk from one inference', async () => {
     const gate = deferred();
     let inferences = 0;
-    const suggest = aiCache({ redis: client, model: uniqueModel() }, async function* (_prompt: string) {
+    const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async function* (_prompt: string) {
       inferences++;
       yield 'a';
       await gate.promise;
@@ -149,7 +140,7 @@ describe('aiCache() with streamed results', () => {
     let judged: string[] | undefined;
     const suggest = aiCache(
       {
-        redis: client,
+        redis: shared.client,
         model: uniqueModel(),
         shouldCache: (chunks: string[]) => {
           judged = chunks;
@@ -164,7 +155,7 @@ describe('aiCache() with streamed results', () => {
     expect(await collect(suggest('q'))).to.deep.equal(['x', 'y']);
     await waitFor(() => judged, { what: 'shouldCache' });
     expect(judged).to.deep.equal(['x', 'y']);
-    expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+    expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
   });
 });
 

@@ -2,32 +2,34 @@ import { expect } from 'chai';
 import { type AiCacheOptions, aiCache, CachedFailureError } from '../lib/ai-cache';
 import { onEvent } from '../lib/common/events';
 import { type RedisClient, resolveBackend } from '../lib/redis';
-import { captureEvents, deferred, storedEntry, tracked, uniqueModel, waitingOnLock } from './fixtures/ai-cache-helpers';
+import {
+  captureEvents,
+  deferred,
+  storedEntry,
+  tracked,
+  uniqueModel,
+  useSharedClient,
+  waitingOnLock,
+} from './fixtures/ai-cache-helpers';
 import { sharedStandalone, waitFor } from './support';
 
 type Input = { ingredients: string[]; requestId?: string };
 type Options = { temperature?: number; system?: string };
 
 describe('aiCache()', () => {
-  let client: RedisClient;
-
-  before(async () => {
-    client = (await sharedStandalone()).client();
-  });
-
-  after(async () => {
-    await resolveBackend({ redis: client }).close();
-    client.disconnect();
-  });
+  const shared = useSharedClient();
 
   /** A cached stand-in model that counts its calls. */
   function chef(options: Partial<AiCacheOptions<[Input, Options?]>> = {}) {
     const calls: Array<[Input, Options | undefined]> = [];
     const model = uniqueModel();
-    const suggest = aiCache({ redis: client, model, ttl: '1m', ...options }, async (input: Input, opts?: Options) => {
-      calls.push([input, opts]);
-      return { recipe: `${input.ingredients.join(' + ')} at ${opts?.temperature ?? 1}`, call: calls.length };
-    });
+    const suggest = aiCache(
+      { redis: shared.client, model, ttl: '1m', ...options },
+      async (input: Input, opts?: Options) => {
+        calls.push([input, opts]);
+        return { recipe: `${input.ingredients.join(' + ')} at ${opts?.temperature ?? 1}`, call: calls.length };
+      },
+    );
     return { suggest, calls, model };
   }
 
@@ -59,7 +61,7 @@ describe('aiCache()', () => {
 
     it('should throw a TypeError when the options or the function are missing', () => {
       expect(() => aiCache(undefined as never, fn)).to.throw(TypeError, /^aiCache\(\) takes one options object/);
-      expect(() => aiCache({ model: 'm', redis: client }, 'f' as never)).to.throw(
+      expect(() => aiCache({ model: 'm', redis: shared.client }, 'f' as never)).to.throw(
         TypeError,
         /^aiCache\(\) takes the function to cache as its second argument/,
       );
@@ -86,7 +88,7 @@ describe('aiCache()', () => {
       const capture = captureEvents();
       try {
         const first = await suggest({ ingredients: ['egg', 'rice'] });
-        await storedEntry(client, suggest.keyFor({ ingredients: ['egg', 'rice'] }));
+        await storedEntry(shared.client, suggest.keyFor({ ingredients: ['egg', 'rice'] }));
         const second = await suggest({ ingredients: ['egg', 'rice'] });
         expect(second).to.deep.equal(first);
         expect(calls).to.have.length(1);
@@ -101,8 +103,8 @@ describe('aiCache()', () => {
       await suggest({ ingredients: ['egg'] });
       const key = suggest.keyFor({ ingredients: ['egg'] });
       expect(key).to.match(new RegExp(`^ai:${model}:[0-9a-f]{32}$`));
-      await storedEntry(client, key);
-      const ttl = await client.pttl(key);
+      await storedEntry(shared.client, key);
+      const ttl = await shared.client.pttl(key);
       expect(ttl).to.be.within(80_000, 90_000);
     });
 
@@ -110,8 +112,8 @@ describe('aiCache()', () => {
       const { suggest, calls } = chef({ ttl: '200ms' });
       const key = suggest.keyFor({ ingredients: ['egg'] });
       await suggest({ ingredients: ['egg'] });
-      await storedEntry(client, key);
-      await waitFor(async () => (await client.exists(key)) === 0, { what: 'expiry' });
+      await storedEntry(shared.client, key);
+      await waitFor(async () => (await shared.client.exists(key)) === 0, { what: 'expiry' });
       await suggest({ ingredients: ['egg'] });
       expect(calls).to.have.length(2);
     });
@@ -146,7 +148,7 @@ describe('aiCache()', () => {
     it('should not let an omitted request id split the cache', async () => {
       const { suggest, calls } = chef({ key: { omit: ['requestId'] } });
       await suggest({ ingredients: ['egg'], requestId: 'r1' });
-      await storedEntry(client, suggest.keyFor({ ingredients: ['egg'], requestId: 'r1' }));
+      await storedEntry(shared.client, suggest.keyFor({ ingredients: ['egg'], requestId: 'r1' }));
       await suggest({ ingredients: ['egg'], requestId: 'r2' });
       expect(calls).to.have.length(1);
       expect(suggest.keyFor({ ingredients: ['egg'], requestId: 'x' })).to.equal(
@@ -163,7 +165,7 @@ describe('aiCache()', () => {
 
     it('should take the model from a function of the input, encoded', () => {
       const suggest = aiCache(
-        { redis: client, model: (input: { model: string; q: string }) => input.model },
+        { redis: shared.client, model: (input: { model: string; q: string }) => input.model },
         async (input: { model: string; q: string }) => input.q,
       );
       expect(suggest.keyFor({ model: 'gpt-4o', q: 'x' })).to.match(/^ai:gpt-4o:[0-9a-f]{32}$/);
@@ -177,7 +179,7 @@ describe('aiCache()', () => {
     it('should keep namespaces apart, also when given per call', async () => {
       const { suggest, calls } = chef({ namespace: 'tenant-a' });
       await suggest({ ingredients: ['egg'] });
-      await storedEntry(client, suggest.keyFor({ ingredients: ['egg'] }));
+      await storedEntry(shared.client, suggest.keyFor({ ingredients: ['egg'] }));
       await suggest.with({ namespace: 'tenant-b' })({ ingredients: ['egg'] });
       await suggest({ ingredients: ['egg'] });
       expect(calls).to.have.length(2);
@@ -188,7 +190,7 @@ describe('aiCache()', () => {
     it('should run the inference once for 100 concurrent calls', async () => {
       const gate = deferred();
       let inferences = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (input: Input) => {
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (input: Input) => {
         inferences++;
         await gate.promise;
         return { recipe: input.ingredients.join('+') };
@@ -212,7 +214,7 @@ describe('aiCache()', () => {
           await gate.promise;
           return input.ingredients.join('+');
         });
-      const [a, b] = [make(client), make(other)];
+      const [a, b] = [make(shared.client), make(other)];
       const first = a({ ingredients: ['egg'] });
       await waitFor(() => inferences > 0, { what: 'the first inference' });
       const second = tracked(b({ ingredients: ['egg'] }));
@@ -241,7 +243,7 @@ describe('aiCache()', () => {
         const key = suggest.keyFor({ ingredients: ['egg'] });
         await suggest({ ingredients: ['egg'] });
         await waitFor(() => announced.includes(key), { what: 'the release announcement' });
-        expect(await client.exists(`${key}:lock`)).to.equal(0);
+        expect(await shared.client.exists(`${key}:lock`)).to.equal(0);
         expect(operations.filter((op) => op === 'rmwAiReleaseLock')).to.have.length(1);
         expect(operations, 'no separate PUBLISH').to.not.include('PUBLISH');
       } finally {
@@ -268,18 +270,18 @@ describe('aiCache()', () => {
   describe('errors', () => {
     it('should not cache a failure: the next call runs again', async () => {
       let inferences = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_input: string) => {
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (_input: string) => {
         inferences++;
         throw new Error(`model overloaded ${inferences}`);
       });
       await expectRejection(suggest('q'), /model overloaded 1/);
       await expectRejection(suggest('q'), /model overloaded 2/);
-      expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
+      expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
     });
 
     it('should give concurrent callers the same failure', async () => {
       let inferences = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (_input: string) => {
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (_input: string) => {
         inferences++;
         throw new Error('boom');
       });
@@ -292,14 +294,14 @@ describe('aiCache()', () => {
       const capture = captureEvents();
       let inferences = 0;
       const suggest = aiCache(
-        { redis: client, model: uniqueModel(), shouldCache: (result: { ok: boolean }) => result.ok },
+        { redis: shared.client, model: uniqueModel(), shouldCache: (result: { ok: boolean }) => result.ok },
         async (_input: string) => ({ ok: ++inferences > 1 }),
       );
       try {
         expect(await suggest('q')).to.deep.equal({ ok: false });
         await waitFor(() => capture.events.some((e) => e.reason === 'should-cache'), { what: 'the skip' });
         expect(await suggest('q')).to.deep.equal({ ok: true });
-        await storedEntry(client, suggest.keyFor('q'));
+        await storedEntry(shared.client, suggest.keyFor('q'));
         expect(await suggest('q')).to.deep.equal({ ok: true });
         expect(inferences).to.equal(2);
       } finally {
@@ -310,14 +312,14 @@ describe('aiCache()', () => {
     it('should remember a failure for negativeTtl and answer with CachedFailureError', async () => {
       let inferences = 0;
       const suggest = aiCache(
-        { redis: client, model: uniqueModel(), negativeTtl: '1m' },
+        { redis: shared.client, model: uniqueModel(), negativeTtl: '1m' },
         async (_input: string): Promise<string> => {
           inferences++;
           throw Object.assign(new Error('rate limited by the provider'), { code: 'rate_limit' });
         },
       );
       await expectRejection(suggest('q'), /rate limited/);
-      await storedEntry(client, suggest.keyFor('q'));
+      await storedEntry(shared.client, suggest.keyFor('q'));
       const error = await suggest('q').then(
         () => expect.fail('resolved'),
         (e: unknown) => e as CachedFailureError,
@@ -336,14 +338,14 @@ describe('aiCache()', () => {
       await suggest.with({ bypass: true })({ ingredients: ['egg'] });
       await suggest.with({ bypass: true })({ ingredients: ['egg'] });
       expect(calls).to.have.length(2);
-      expect(await client.exists(suggest.keyFor({ ingredients: ['egg'] }))).to.equal(0);
+      expect(await shared.client.exists(suggest.keyFor({ ingredients: ['egg'] }))).to.equal(0);
     });
 
     it('should refresh: run again and store the new result', async () => {
       const { suggest, calls } = chef();
       const key = suggest.keyFor({ ingredients: ['egg'] });
       await suggest({ ingredients: ['egg'] });
-      await storedEntry(client, key);
+      await storedEntry(shared.client, key);
       const fresh = await suggest.with({ refresh: true })({ ingredients: ['egg'] });
       expect(fresh.call).to.equal(2);
       await waitFor(async () => (await suggest({ ingredients: ['egg'] })).call === 2, { what: 'the new entry' });
@@ -354,14 +356,14 @@ describe('aiCache()', () => {
       const { suggest } = chef({ ttl: '1h' });
       await suggest.with({ ttl: '30s' })({ ingredients: ['egg'] });
       const key = suggest.keyFor({ ingredients: ['egg'] });
-      await storedEntry(client, key);
-      expect(await client.pttl(key)).to.be.within(1, 30_000);
+      await storedEntry(shared.client, key);
+      expect(await shared.client.pttl(key)).to.be.within(1, 30_000);
     });
 
     it('should invalidate one entry', async () => {
       const { suggest, calls } = chef();
       await suggest({ ingredients: ['egg'] });
-      await storedEntry(client, suggest.keyFor({ ingredients: ['egg'] }));
+      await storedEntry(shared.client, suggest.keyFor({ ingredients: ['egg'] }));
       expect(await suggest.invalidate({ ingredients: ['egg'] })).to.equal(true);
       await suggest({ ingredients: ['egg'] });
       expect(calls).to.have.length(2);
@@ -372,7 +374,7 @@ describe('aiCache()', () => {
     it('should precompute entries with bounded concurrency, then find them cached', async () => {
       let running = 0;
       let most = 0;
-      const suggest = aiCache({ redis: client, model: uniqueModel() }, async (dish: string) => {
+      const suggest = aiCache({ redis: shared.client, model: uniqueModel() }, async (dish: string) => {
         running++;
         most = Math.max(most, running);
         await new Promise((resolve) => setImmediate(resolve));
@@ -385,8 +387,8 @@ describe('aiCache()', () => {
       expect(report).to.include({ computed: 4, cached: 0, failed: 1 });
       expect(report.errors[0]?.message).to.equal('no such dish');
       expect(most).to.equal(2);
-      await storedEntry(client, suggest.keyFor('pie'));
-      for (const dish of ['soup', 'salad', 'stew']) await storedEntry(client, suggest.keyFor(dish));
+      await storedEntry(shared.client, suggest.keyFor('pie'));
+      for (const dish of ['soup', 'salad', 'stew']) await storedEntry(shared.client, suggest.keyFor(dish));
       const again = await suggest.warm(dishes.slice(0, 4));
       expect(again).to.include({ computed: 0, cached: 4, failed: 0 });
     });
