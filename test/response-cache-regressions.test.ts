@@ -211,40 +211,44 @@ describe('responseCache() regressions', () => {
       await redis.call('ACL', 'DELUSER', user);
     });
 
+    /**
+     * Instance A (on the deaf client: only generations can tell it of an invalidation) reads the data and is
+     * held at a gate with its fill lock taken; instance B (a normal client) serves the same route.
+     */
+    async function raceWithGatedFill(base: string, tag: string) {
+      const pattern = `${base}/:id`;
+      const db = { stock: 1 };
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let started = 0;
+      const app = express();
+      app.get(pattern, responseCache({ redis: deaf, localTtl: 0, tags: () => [tag] }), async (_req, res) => {
+        const stock = db.stock; // read before the invalidation…
+        started += 1;
+        if (started === 1) await gate; // …and stored after it
+        res.json({ stock });
+      });
+      const b = createApp({ redis: standalone.client(), localTtl: 0, tags: () => [tag] }, pattern, (_req, res) => {
+        res.json({ stock: db.stock });
+      });
+      const fromA = request(app)
+        .get(`${base}/1`)
+        .then((res) => res);
+      await waitFor(() => started === 1, { what: "A's handler to read the data" });
+      const lockKey = await waitFor(
+        async () => (await apiKeysOf(redis, pattern)).find((key) => key.endsWith('.lock')),
+        { what: "A's lock" },
+      );
+      db.stock = 2;
+      return { pattern, app, b, fromA, lockKey, release };
+    }
+
     for (const kind of ['tags', 'paths', 'routes'] as const) {
       it(`should not keep a response whose handler read the data before another instance invalidated its ${kind}`, async () => {
         const base = uniquePath(`race${kind}`);
-        const pattern = `${base}/:id`;
-        const db = { stock: 1 };
-        let release: () => void = () => undefined;
-        const gate = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        let started = 0;
-        const app = express();
-        const a = responseCache({ redis: deaf, localTtl: 0, tags: () => ['stock'] });
-        app.get(pattern, a, async (_req, res) => {
-          const stock = db.stock; // read before the invalidation…
-          started += 1;
-          if (started === 1) await gate; // …and stored after it
-          res.json({ stock });
-        });
-        const b = createApp(
-          { redis: standalone.client(), localTtl: 0, tags: () => ['stock'] },
-          pattern,
-          (_req, res) => {
-            res.json({ stock: db.stock });
-          },
-        );
-        const fromA = request(app)
-          .get(`${base}/1`)
-          .then((res) => res);
-        await waitFor(() => started === 1, { what: "A's handler to read the data" });
-        const lockKey = await waitFor(
-          async () => (await apiKeysOf(redis, pattern)).find((key) => key.endsWith('.lock')),
-          { what: "A's lock" },
-        );
-        db.stock = 2;
+        const { pattern, app, b, fromA, lockKey, release } = await raceWithGatedFill(base, 'stock');
         const target = { tags: { tags: ['stock'] }, paths: { paths: [`${base}/1`] }, routes: { routes: [pattern] } }[
           kind
         ];
@@ -261,35 +265,8 @@ describe('responseCache() regressions', () => {
     for (const kind of ['tags', 'paths', 'routes'] as const) {
       it(`should not keep it either when the ${kind} had no generation and the new one was evicted`, async () => {
         const base = uniquePath(`evict${kind}`);
-        const pattern = `${base}/:id`;
         const tag = `stock-${base}`;
-        const db = { stock: 1 };
-        let release: () => void = () => undefined;
-        const gate = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        let started = 0;
-        const app = express();
-        // A never hears B's invalidation message (deaf): only the generations can tell it.
-        const a = responseCache({ redis: deaf, localTtl: 0, tags: () => [tag] });
-        app.get(pattern, a, async (_req, res) => {
-          const stock = db.stock;
-          started += 1;
-          if (started === 1) await gate;
-          res.json({ stock });
-        });
-        const b = createApp({ redis: standalone.client(), localTtl: 0, tags: () => [tag] }, pattern, (_req, res) => {
-          res.json({ stock: db.stock });
-        });
-        const fromA = request(app)
-          .get(`${base}/1`)
-          .then((res) => res);
-        await waitFor(() => started === 1, { what: "A's handler to read the data" });
-        const lockKey = await waitFor(
-          async () => (await apiKeysOf(redis, pattern)).find((key) => key.endsWith('.lock')),
-          { what: "A's lock" },
-        );
-        db.stock = 2;
+        const { pattern, app, b, fromA, lockKey, release } = await raceWithGatedFill(base, tag);
         const { target, generationKey } = {
           tags: { target: { tags: [tag] }, generationKey: tagGenerationKey(tag) },
           paths: { target: { paths: [`${base}/1`] }, generationKey: pathGenerationKey(`${base}/1`) },
