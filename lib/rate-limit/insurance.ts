@@ -4,6 +4,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { toError } from '../common/errors';
 import type { WindowConfig } from './options';
 import type { WindowState } from './types';
+import { windowState } from './window-state';
 
 /** What the insurance limiter decided. */
 export interface InsuranceResult {
@@ -67,14 +68,7 @@ export class InsuranceLimiter {
     const windows = results.map((res, i) => {
       const w = this.windows[i] as WindowConfig;
       const consumed = allowed ? res.consumedPoints : Math.max(0, res.consumedPoints - cost);
-      return {
-        window: w.label,
-        windowMs: w.windowMs,
-        limit: w.limit,
-        consumedPoints: consumed,
-        remainingPoints: Math.max(0, w.limit - consumed),
-        msBeforeNext: consumed > 0 ? Math.max(0, res.msBeforeNext) : 0,
-      };
+      return windowState(w, consumed, consumed > 0 ? Math.max(0, res.msBeforeNext) : 0);
     });
     return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), windows };
   }

@@ -8,6 +8,7 @@ import { InsuranceLimiter } from './insurance';
 import type { RateLimitConfig } from './options';
 import { slidingWindowScript } from './script';
 import type { DecisionSource, RateLimitDecision, WindowState } from './types';
+import { windowState } from './window-state';
 
 const debug = debugFor('rate-limit');
 
@@ -110,17 +111,9 @@ export class Limiter {
   ): RateLimitDecision {
     const allowed = reply[0] === 1;
     const retry = reply[1] as number;
-    const windows = this.config.windows.map((w, i): WindowState => {
-      const used = reply[2 + i * 2] as number;
-      return {
-        window: w.label,
-        windowMs: w.windowMs,
-        limit: w.limit,
-        consumedPoints: used,
-        remainingPoints: Math.max(0, w.limit - used),
-        msBeforeNext: reply[3 + i * 2] as number,
-      };
-    });
+    const windows = this.config.windows.map((w, i) =>
+      windowState(w, reply[2 + i * 2] as number, reply[3 + i * 2] as number),
+    );
     return {
       allowed,
       retryAfterMs: allowed ? 0 : retry < 0 ? this.longestWindowMs : Math.max(1, retry),
