@@ -6,6 +6,7 @@ export {
   aiCache,
   type CachedAiFunction,
 } from './ai-cache';
+export { type Code, codes, type ErrorCode, type WarningCode } from './common/codes';
 export type { Duration } from './common/duration';
 export { RedisMiddlewareError } from './common/errors';
 export { type MiddlewareEvent, onEvent } from './common/events';

@@ -219,7 +219,7 @@ describe('aiCache() with a streamed result nobody reads', () => {
         () => 'complete',
         (error: Error & { code?: string }) => error.code,
       );
-      expect(late).to.equal('E_AI_STREAM_IDLE');
+      expect(late).to.equal('E_AI_CACHE_STREAM_IDLE');
     } finally {
       capture.stop();
     }

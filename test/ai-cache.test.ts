@@ -325,7 +325,7 @@ describe('aiCache()', () => {
         (e: unknown) => e as CachedFailureError,
       );
       expect(error).to.be.instanceOf(CachedFailureError);
-      expect(error.code).to.equal('E_AI_CACHED_FAILURE');
+      expect(error.code).to.equal('E_AI_CACHE_CACHED_FAILURE');
       expect(error.originalCode).to.equal('rate_limit');
       expect(error.message).to.match(/^rate limited by the provider \(cached failure/);
       expect(inferences).to.equal(1);

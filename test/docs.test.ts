@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
+import { codes } from '../lib/common/codes';
 import { toMilliseconds } from '../lib/common/duration';
 import { CodeFacts, type OptionFact } from './support/code-facts';
 import { type MarkdownFile, type MarkdownTable, readMarkdown } from './support/markdown';
@@ -143,8 +144,12 @@ describe('the docs', function () {
     const errors = files.get('docs/errors.md') as MarkdownFile;
     const documented = errors.headings.filter((h) => h.level === 3).map((h) => h.text);
 
-    it('should document every error and warning code lib/ can emit, and no other', () => {
-      expect(documented).to.have.members([...facts.codes().keys()]);
+    it('should document every error and warning code of lib/common/codes.ts, and no other', () => {
+      const listed = Object.keys(codes);
+      expect({
+        undocumented: listed.filter((code) => !documented.includes(code)),
+        unknown: documented.filter((code) => !(code in codes)),
+      }).to.deep.equal({ undocumented: [], unknown: [] });
     });
 
     it('should document each code once', () => {
@@ -156,7 +161,7 @@ describe('the docs', function () {
       let section = '';
       for (const h of errors.headings) {
         if (h.level === 2) section = h.text;
-        const kind = facts.codes().get(h.text);
+        const kind = codes[h.text as keyof typeof codes] as string | undefined;
         if (h.level === 3 && kind !== undefined && section !== (kind === 'error' ? 'Errors' : 'Warning lines')) {
           misplaced.push(`${h.text} (${kind}) under "${section}"`);
         }

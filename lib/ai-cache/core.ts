@@ -266,7 +266,7 @@ export class AiCacheCore<A extends unknown[]> {
       try {
         raw = serializeEntry({ kind: 'stream', chunks });
       } catch (error) {
-        warnOnce('AI_CACHE_UNSERIALIZABLE_CHUNK', (error as Error).message);
+        warnOnce('W_AI_CACHE_UNSERIALIZABLE_CHUNK', (error as Error).message);
         emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'unserializable' });
       }
     }

@@ -48,7 +48,7 @@ export class EntryReader {
       decoded && ((kind, text) => decoded.set(key, { bytes, kind, text })),
     );
     if (typeof entry === 'string') {
-      warnOnce('AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
+      warnOnce('W_AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
       debug('unusable entry %s: %s', key, entry);
       return undefined;
     }

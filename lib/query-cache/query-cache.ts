@@ -89,7 +89,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
         if (hasEventListeners()) emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
         return value;
       } catch (error) {
-        warn('QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
+        warn('W_QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
         generations = generationsOf(state.entry, tables.length);
       }
     }

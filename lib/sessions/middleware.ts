@@ -67,12 +67,12 @@ function reportLateFailure(error: unknown): void {
   if (error === undefined || error === null) return;
   if (error instanceof SessionTooLargeError) {
     warn(
-      SessionTooLargeError.code,
+      'W_SESSION_TOO_LARGE',
       `${error.message} (key ${error.key ?? '?'}); use sessions.save(req) to handle it in the route`,
     );
   } else if (error instanceof SessionUnavailableError) {
-    warn(SessionUnavailableError.code, `session not saved after the response: ${error.message}`);
+    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${error.message}`);
   } else {
-    warn('SESSION_SAVE_FAILED', `session not saved after the response: ${messageOf(error)}`);
+    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${messageOf(error)}`);
   }
 }

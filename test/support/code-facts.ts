@@ -1,4 +1,4 @@
-// What the code says, read with the TypeScript compiler: each options type's fields and defaults, every code lib/ emits.
+// What the code says about options, read with the TypeScript compiler: each options type's fields and their @default.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -15,7 +15,7 @@ export class CodeFacts {
   private readonly checker: ts.TypeChecker;
   private readonly exports: Map<string, ts.Symbol>;
 
-  constructor(private readonly root: string) {
+  constructor(root: string) {
     const files = sourceFiles(join(root, 'lib'));
     const config = ts.getParsedCommandLineOfConfigFile(
       join(root, 'tsconfig.json'),
@@ -55,36 +55,6 @@ export class CodeFacts {
     }));
   }
 
-  /**
-   * Every code lib/ can raise or print: the `static code` of each error class and the first argument of each
-   * `warn()` / `warnOnce()` call, resolved through constants (`PENDING_WARNING`, `SessionTooLargeError.code`).
-   */
-  codes(): Map<string, 'error' | 'warning'> {
-    const codes = new Map<string, 'error' | 'warning'>();
-    for (const file of this.program.getSourceFiles()) {
-      if (!file.fileName.startsWith(join(this.root, 'lib').replaceAll('\\', '/'))) continue;
-      const visit = (node: ts.Node): void => {
-        if (ts.isPropertyDeclaration(node) && node.name.getText(file) === 'code' && node.initializer !== undefined) {
-          const code = this.stringOf(node.initializer);
-          if (code !== undefined) codes.set(code, 'error');
-        }
-        if (
-          ts.isCallExpression(node) &&
-          ts.isIdentifier(node.expression) &&
-          /^warn(Once)?$/.test(node.expression.text)
-        ) {
-          const argument = node.arguments[0];
-          const code = argument === undefined ? undefined : this.stringOf(argument);
-          if (code === undefined) throw new Error(`${file.fileName}: a warning whose code cannot be read statically`);
-          if (!codes.has(code)) codes.set(code, 'warning');
-        }
-        ts.forEachChild(node, visit);
-      };
-      visit(file);
-    }
-    return codes;
-  }
-
   /** A type declared (and exported) in some file of lib/ but not re-exported by lib/index.ts. */
   private declared(typeName: string): ts.Symbol {
     for (const file of this.program.getSourceFiles()) {
@@ -97,13 +67,6 @@ export class CodeFacts {
 
   private resolve(symbol: ts.Symbol): ts.Symbol {
     return symbol.flags & ts.SymbolFlags.Alias ? this.checker.getAliasedSymbol(symbol) : symbol;
-  }
-
-  /** The string a literal, a constant or a `static readonly` member evaluates to. */
-  private stringOf(node: ts.Expression): string | undefined {
-    if (ts.isStringLiteralLike(node)) return node.text;
-    const type = this.checker.getTypeAtLocation(node);
-    return type.isStringLiteral() ? type.value : undefined;
   }
 }
 
