@@ -1,7 +1,9 @@
 // Per-request state shared by the lookup and fill steps, and the small helpers both use.
+
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
+import type { BypassReason } from '../common/reasons';
 import type { CachedResponse } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
@@ -71,9 +73,9 @@ export function usability(
 }
 
 /** Marks the response as not using the cache and hands over to the route. */
-export function bypass(res: Response, next: NextFunction, reason: string): void {
-  debug('bypass: %s', reason);
+export function bypass(res: Response, next: NextFunction, reason: BypassReason, detail: string): void {
+  debug('bypass %s %s: %s (%s)', res.req.method, res.req.originalUrl, reason, detail);
   if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason });
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason, detail });
   next();
 }

@@ -1,8 +1,10 @@
 // A miss: runs the handler with its response held back, decides whether to store it, answers (200 or 304) and stores.
+
 import { etag } from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import type { Explained, SkipReason } from '../common/reasons';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
 import type { CachedResponse } from './entry';
@@ -44,12 +46,12 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
       restoreConditional();
       overflowed = true;
       res.setHeader('X-Cache', 'MISS');
-      skip(`body above maxBodySize (${shared.config.maxBodySize} bytes)`);
+      skip({ reason: 'too-large', detail: `body above maxBodySize (${shared.config.maxBodySize} bytes)` });
     },
   );
-  const skip = (reason: string): void => {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+  const skip = ({ reason, detail }: Explained<SkipReason>): void => {
+    debug('not stored %s: %s (%s)', ctx.key, reason, detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason, detail });
     done(ctx, shared, null, lock);
   };
   res.once('close', () => {
@@ -96,7 +98,7 @@ function finish(
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
     sendCached(req, res, ctx.stale, 'STALE', perUser);
     done(ctx, shared, null, lock);
     return;
@@ -107,11 +109,15 @@ function finish(
   let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
   const started = startFill(ctx, shared);
   const tags = Array.isArray(started.tags) ? started.tags : [];
-  if (reason === undefined && !Array.isArray(started.tags)) reason = started.tags.error;
+  if (reason === undefined && !Array.isArray(started.tags))
+    reason = { reason: 'tags-error', detail: started.tags.error };
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
   if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
-    reason = 'invalidated while the handler ran';
-  reason ??= pendingReason(identity, shared.hub.pending.scope);
+    reason = { reason: 'invalidated', detail: 'invalidated while the handler ran' };
+  if (reason === undefined) {
+    const pending = pendingReason(identity, shared.hub.pending.scope);
+    if (pending !== undefined) reason = { reason: 'invalidation-pending', detail: pending };
+  }
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
   if (reason === undefined) {
@@ -167,8 +173,9 @@ function finish(
   capture.release(notModified ? undefined : body, recheck);
   recheck(); // after release too: the safety net when the head hook could not run
   if (entry === null) {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    const why = reason ?? { reason: 'invalidated', detail: 'dropped before it was stored' };
+    debug('not stored %s: %s (%s)', ctx.key, why.reason, why.detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: why.reason, detail: why.detail });
     done(ctx, shared, null, lock);
     return;
   }

@@ -1,7 +1,9 @@
 // The request flow: bypass rules, key, local copy, in-process and cross-instance single flight, Redis lookup, fill.
+
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
@@ -41,8 +43,10 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   hub.ensureSubscribed();
   const user = userOf(req, shared);
   const policy = requestPolicy(req, config, user);
-  if (policy.bypass) return bypass(res, next, policy.reason);
-  if (config.backend.isDown()) return bypass(res, next, 'Redis is unavailable');
+  if (policy.bypass) return bypass(res, next, policy.reason, policy.detail);
+  if (config.backend.isDown()) {
+    return bypass(res, next, 'redis-unavailable', 'Redis is unavailable (recent timeout or reconnecting)');
+  }
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
   let vary = hub.knownVarySpec(endpoint);
@@ -55,7 +59,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       vary = hub.rememberVarySpec(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
-      return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+      return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
   const key = entryKey(base, req, vary);
@@ -75,13 +79,13 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
     const reason = pendingReason(identityOf(ctx, shared), shared.hub.pending.scope);
-    if (reason !== undefined) return bypass(res, next, reason);
+    if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
     const reason = pendingReason(entry, shared.hub.pending.scope);
     if (reason !== undefined) {
-      bypass(res, next, reason);
+      bypass(res, next, 'invalidation-pending', reason);
       return;
     }
     emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
@@ -127,7 +131,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     stored = prefetched === undefined ? await read(shared, key) : await decode(key, prefetched);
   } catch (error) {
     settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
@@ -149,7 +153,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
     // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.

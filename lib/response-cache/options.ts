@@ -131,7 +131,7 @@ export function parseOptions(options: ResponseCacheOptions | undefined): Respons
   const raw = options ?? {};
   assertOptionsObject(raw, 'responseCache');
   return {
-    backend: resolveBackend(raw),
+    backend: resolveBackend(raw, 'response-cache'),
     ttlMs: parseDuration(raw.ttl ?? '5m', 'ttl', { minMs: 1000 }),
     name: raw.name === undefined ? undefined : parseName(raw.name, 'name'),
     tags: parseFunction(raw.tags, 'tags'),

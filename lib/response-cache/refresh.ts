@@ -1,6 +1,8 @@
 // A request's Cache-Control: no-cache / max-age=0: a new handler run, shared by every concurrent refresher of the key.
+
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
@@ -24,7 +26,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
   const serve = (entry: CachedResponse): void => {
     const pending = pendingReason(entry, shared.hub.pending.scope);
     if (pending !== undefined) {
-      bypass(res, next, pending);
+      bypass(res, next, 'invalidation-pending', pending);
       return;
     }
     debug('refresh %s: served the entry another refresher just filled', key);
@@ -57,7 +59,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     ctx.settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) return fill(ctx, shared, lock);
   // Another instance is running the handler for the key: use what it stores (if it is newer than us).

@@ -1,11 +1,12 @@
 // The caching rules: which requests may be served or stored, and which responses are never stored (with the reason).
 import type { Request, Response } from 'express';
+import type { BypassReason, Explained, SkipReason } from '../common/reasons';
 import { parseCacheControl, secondsDirective } from './cache-control';
 import type { ResponseCacheConfig } from './options';
 
 /** What the cache may do for a GET/HEAD request. */
 export type RequestPolicy =
-  | { bypass: true; reason: string }
+  | { bypass: true; reason: BypassReason; detail: string }
   | {
       bypass: false;
       /** `Cache-Control: no-cache` or `max-age=0`: run the handler and store, but do not serve the entry. */
@@ -17,12 +18,21 @@ export type RequestPolicy =
 /** Decides from the request alone (RFC 9111 §5.2.1, §3.5) whether the cache is used at all. */
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
-  if (directives.has('no-store')) return { bypass: true, reason: 'request Cache-Control: no-store' };
+  if (directives.has('no-store'))
+    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
-    return { bypass: true, reason: 'request carries Authorization (route is neither per-user nor shareAuthorized)' };
+    return {
+      bypass: true,
+      reason: 'authorization',
+      detail: 'request carries Authorization (route is neither per-user nor shareAuthorized)',
+    };
   }
   if (req.headers.cookie !== undefined && user === undefined && !config.ignoreCookies) {
-    return { bypass: true, reason: 'request carries a Cookie (route is neither per-user nor ignoreCookies)' };
+    return {
+      bypass: true,
+      reason: 'cookie',
+      detail: 'request carries a Cookie (route is neither per-user nor ignoreCookies)',
+    };
   }
   const maxAgeMs = secondsDirective(directives, 'max-age');
   return { bypass: false, refresh: directives.has('no-cache') || maxAgeMs === 0, maxAgeMs };
@@ -66,26 +76,43 @@ export function responseSkipReason(
   vary: readonly string[],
   config: ResponseCacheConfig,
   user: string | undefined,
-): string | undefined {
-  if (req.method !== 'GET') return `${req.method} responses are not stored (HEAD is served from GET entries)`;
-  if (!config.statuses.has(res.statusCode)) return `status ${res.statusCode} is not in statuses`;
-  if (res.getHeader('set-cookie') !== undefined) return 'response sets a cookie';
+): Explained<SkipReason> | undefined {
+  if (req.method !== 'GET') {
+    return skip('method', `${req.method} responses are not stored (HEAD is served from GET entries)`);
+  }
+  if (!config.statuses.has(res.statusCode)) return skip('status', `status ${res.statusCode} is not in statuses`);
+  if (res.getHeader('set-cookie') !== undefined) return skip('set-cookie', 'response sets a cookie');
   const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
-  for (const directive of ['private', 'no-store', 'no-cache']) {
-    if (directives.has(directive)) return `response Cache-Control: ${directive}`;
-  }
+  const refused = refusingDirective(directives);
+  if (refused !== undefined) return skip(refused.reason, `response Cache-Control: ${refused.directive}`);
   if ((secondsDirective(directives, 's-maxage') ?? secondsDirective(directives, 'max-age')) === 0) {
-    return 'response Cache-Control max-age is 0';
+    return skip('not-fresh', 'response Cache-Control max-age is 0');
   }
-  if (vary.includes('*')) return 'response Vary: *';
+  if (vary.includes('*')) return skip('vary', 'response Vary: *');
   if (req.headers.authorization !== undefined && user === undefined) {
     // RFC 9111 §3.5: a shared cache stores such a response only when it explicitly allows it.
     if (!directives.has('public') && !directives.has('s-maxage') && !directives.has('must-revalidate')) {
-      return 'response to an Authorization request without public, s-maxage or must-revalidate';
+      return skip('authorization', 'response to an Authorization request without public, s-maxage or must-revalidate');
     }
   }
-  if (body.length > config.maxBodySize) return `body of ${body.length} bytes is above maxBodySize`;
+  if (body.length > config.maxBodySize) {
+    return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
+  }
   return reflectedHeader(req, res, body, vary);
+}
+
+function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
+  return { reason, detail };
+}
+
+/** The response directive that forbids storing, with its reason word. */
+function refusingDirective(
+  directives: ReturnType<typeof parseCacheControl>,
+): { directive: string; reason: SkipReason } | undefined {
+  if (directives.has('private')) return { directive: 'private', reason: 'private' };
+  if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
+  return undefined;
 }
 
 /**
@@ -93,19 +120,27 @@ export function responseSkipReason(
  * (express-session's Set-Cookie, a late Cache-Control) run only when the head is written.
  * `ownCacheControl` is the Cache-Control the cache set itself (not held against the response).
  */
-export function finalHeadSkipReason(res: Response, ownCacheControl: string | undefined): string | undefined {
-  if (res.getHeader('set-cookie') !== undefined) return 'response sets a cookie (added when its head was written)';
+export function finalHeadSkipReason(
+  res: Response,
+  ownCacheControl: string | undefined,
+): Explained<SkipReason> | undefined {
+  if (res.getHeader('set-cookie') !== undefined) {
+    return skip('set-cookie', 'response sets a cookie (added when its head was written)');
+  }
   const cacheControl = res.getHeader('cache-control');
   if (cacheControl === ownCacheControl) return undefined; // the cache's own (private for per-user routes)
-  const directives = parseCacheControl(cacheControl as string | undefined);
-  for (const directive of ['private', 'no-store', 'no-cache']) {
-    if (directives.has(directive)) return `response Cache-Control: ${directive} (set when its head was written)`;
-  }
-  return undefined;
+  const refused = refusingDirective(parseCacheControl(cacheControl as string | undefined));
+  if (refused === undefined) return undefined;
+  return skip(refused.reason, `response Cache-Control: ${refused.directive} (set when its head was written)`);
 }
 
 /** Names an unkeyed request header whose value the response echoes (a cache poisoning attempt or a per-caller response). */
-function reflectedHeader(req: Request, res: Response, body: Buffer, vary: readonly string[]): string | undefined {
+function reflectedHeader(
+  req: Request,
+  res: Response,
+  body: Buffer,
+  vary: readonly string[],
+): Explained<SkipReason> | undefined {
   const responseHeaders = Object.values(res.getHeaders())
     .flatMap((value) => (Array.isArray(value) ? value : [String(value)]))
     .join('\n');
@@ -115,7 +150,7 @@ function reflectedHeader(req: Request, res: Response, body: Buffer, vary: readon
       const trimmed = text.trim();
       if (trimmed.length < MIN_REFLECTED_LENGTH) continue;
       if (responseHeaders.includes(trimmed) || body.includes(trimmed)) {
-        return `response reflects the unkeyed request header ${name}`;
+        return skip('reflected-header', `response reflects the unkeyed request header ${name}`);
       }
     }
   }
