@@ -1,8 +1,22 @@
 // Loads prom-client lazily: it is an optional peer dependency, needed only by applications that export metrics.
-import type * as PromClient from 'prom-client';
 
-/** The prom-client module's shape (what `import * as promClient from 'prom-client'` gives). */
-export type PromClientModule = typeof PromClient;
+/**
+ * What this package uses of a prom-client `Registry` (a prom-client `Registry` is one). Declared here, not
+ * imported, so an application that does not use metrics compiles without prom-client installed.
+ */
+export interface PromRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  getSingleMetric(name: string): unknown;
+}
+
+/** What this package uses of the prom-client module (`import * as promClient from 'prom-client'` is one). */
+export interface PromClientModule {
+  register: PromRegistry;
+  Counter: new (configuration: never) => unknown;
+  Gauge: new (configuration: never) => unknown;
+  Histogram: new (configuration: never) => unknown;
+}
 
 let loaded: PromClientModule | undefined;
 

@@ -1,11 +1,11 @@
 // prometheusMetrics(): turns every middleware event into Prometheus counters and histograms on a prom-client registry.
-import type { Counter, Histogram, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
 import { describe } from '../common/duration';
 import { type CacheName, type MiddlewareEvent, onEvent } from '../common/events';
 import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { connectionStates } from '../redis/connections';
 import { BoundedLabel, operationLabel, reasonLabel, redisErrorClass } from './labels';
-import { loadPromClient, type PromClientModule } from './prom-client';
+import { loadPromClient, type PromClientModule, type PromRegistry } from './prom-client';
 
 /** Options of `prometheusMetrics()`. */
 export interface PrometheusMetricsOptions {
@@ -13,7 +13,7 @@ export interface PrometheusMetricsOptions {
    * The registry the metrics are registered on (the one your `/metrics` route serves).
    * @default prom-client's global `register`
    */
-  registry?: Registry;
+  registry?: PromRegistry;
   /**
    * Prepended to every metric name.
    * @default 'redis_middleware_'
@@ -34,7 +34,7 @@ export interface PrometheusMetricsOptions {
 /** What `prometheusMetrics()` returns. */
 export interface PrometheusMetrics {
   /** The registry the metrics live on. */
-  readonly registry: Registry;
+  readonly registry: PromRegistry;
   /** The `Content-Type` of the exposition text. */
   readonly contentType: string;
   /** The exposition text of the whole registry (what a `/metrics` route sends). */
@@ -65,11 +65,13 @@ const MAX_LABEL_VALUES = 50;
 export function prometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
   assertOptionsObject(options, 'prometheusMetrics');
   assertKnownOptions(options, prometheusMetricsDefaults);
-  const prom = options.promClient ?? loadPromClient();
-  if (!isPromClient(prom)) {
+  const given = options.promClient ?? loadPromClient();
+  if (!isPromClient(given)) {
     throw new TypeError(`promClient option must be the prom-client module; received ${describe(options.promClient)}`);
   }
-  const registry = options.registry ?? prom.register;
+  // The public types are structural (no prom-client needed to compile); inside, the real ones.
+  const prom = given as unknown as typeof PromClient;
+  const registry: unknown = options.registry ?? prom.register;
   if (!isRegistry(registry)) {
     throw new TypeError(`registry option must be a prom-client Registry; received ${describe(options.registry)}`);
   }
@@ -86,7 +88,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     throw new Error(`prometheusMetrics() was already called for this registry with prefix '${prefix}'; call it once`);
   }
 
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): PromClient.Counter<L> =>
     new prom.Counter({ name: `${prefix}${name}`, help, labelNames, registers: [registry] });
   const cache = {
     hit: counter('cache_hits_total', 'Requests or calls answered from the cache', ['cache']),
@@ -120,7 +122,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     'fresh-start': counter('session_fresh_starts_total', 'Sessions restarted empty because stored data was bad', []),
     'too-large': counter('session_too_large_total', 'Sessions not saved because they exceeded the size limit', []),
   };
-  const redisLatency: Histogram<'operation'> = new prom.Histogram({
+  const redisLatency: PromClient.Histogram<'operation'> = new prom.Histogram({
     name: `${prefix}redis_command_duration_seconds`,
     help: 'Duration of Redis calls made by the middlewares, in seconds',
     labelNames: ['operation'],
@@ -199,7 +201,7 @@ function isPromClient(value: unknown): value is PromClientModule {
   return ['Counter', 'Gauge', 'Histogram'].every((name) => typeof candidate?.[name as 'Counter'] === 'function');
 }
 
-function isRegistry(value: unknown): value is Registry {
+function isRegistry(value: unknown): value is PromClient.Registry {
   const candidate = value as Partial<Record<'registerMetric' | 'metrics' | 'getSingleMetric', unknown>> | null;
   return typeof candidate?.registerMetric === 'function' && typeof candidate.getSingleMetric === 'function';
 }

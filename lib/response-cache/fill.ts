@@ -1,6 +1,6 @@
 // A miss: runs the handler with its response held back, decides whether to store it, answers (200 or 304) and stores.
 
-import { etag } from 'etag';
+import etag from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';

@@ -10,7 +10,7 @@ import { createHandler } from './middleware';
 import { parseOptions, type ResponseCacheOptions } from './options';
 import { watchUnsafeRequest } from './write-invalidation';
 
-export { ResponseInvalidationError } from './errors';
+export { ResponseInvalidationError, type TargetLists as ResponseInvalidationTargets } from './errors';
 export type { CacheableStatus, ResponseCacheOptions } from './options';
 
 /** What `invalidate()` drops: every response with one of the tags, of one of the paths, or of one of the routes. */

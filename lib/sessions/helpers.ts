@@ -123,7 +123,7 @@ export function errorHandler(options: SessionErrorHandlerOptions = {}): ErrorReq
     res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
     res.end(
       JSON.stringify({
-        type: 'https://github.com/alchemorsel/redis-middleware#sessions',
+        type: 'https://github.com/alchemorsel/redis-middleware/blob/main/docs/errors.md#e_session_unavailable',
         title: 'Session store unavailable',
         status: 503,
         detail: 'Sessions are temporarily unavailable; retry shortly.',
