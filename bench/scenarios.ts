@@ -76,6 +76,13 @@ export const SCENARIOS: readonly Scenario[] = [
     target: { commands: 1 },
   },
   {
+    id: 'rate-limit-1-nopipe',
+    title: 'rateLimit() 1 sliding window, enableAutoPipelining: false',
+    file: 'servers/rate-limit.ts',
+    env: { RL_WINDOWS: '1', RL_AUTOPIPELINE: '0' },
+    ours: true,
+  },
+  {
     id: 'rate-limit-1-noheaders',
     title: 'rateLimit() 1 sliding window, standardHeaders: false',
     file: 'servers/rate-limit.ts',

@@ -6,7 +6,7 @@ import { HUGE_LIMIT, listen, PAYLOAD, redisUrl } from './common';
 const ONE = { '1m': HUGE_LIMIT };
 const THREE = { '1m': HUGE_LIMIT, '1h': HUGE_LIMIT, '1d': HUGE_LIMIT };
 
-const redis = createRedis(redisUrl());
+const redis = createRedis(redisUrl(), { enableAutoPipelining: process.env.RL_AUTOPIPELINE !== '0' });
 const app = express();
 app.use(
   rateLimit({

@@ -123,18 +123,22 @@ export function createHandler(
       return;
     }
     // One promise reaction per request: the limiter never rejects, and a throwing handler goes to next(err).
-    const decide = (decision: Decision | undefined): void => {
+    // (No named closure is created per request: tsx's keepNames would give each a defineProperty call.)
+    limiter.consume(subject, endpoint, cost).then((decision) => {
       try {
-        if (decision) finish(req, res, next, decision);
+        if (config.throttle && !decision.allowed && decision.source !== 'deny') {
+          throttle(res, decision, subject, endpoint, cost).then((late) => {
+            try {
+              if (late) finish(req, res, next, late);
+            } catch (error) {
+              next(error);
+            }
+          }, next);
+        } else {
+          finish(req, res, next, decision);
+        }
       } catch (error) {
         next(error);
-      }
-    };
-    limiter.consume(subject, endpoint, cost).then((decision) => {
-      if (config.throttle && !decision.allowed && decision.source !== 'deny') {
-        throttle(res, decision, subject, endpoint, cost).then(decide, next);
-      } else {
-        decide(decision);
       }
     }, next);
   };

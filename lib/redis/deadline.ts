@@ -26,7 +26,9 @@ export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operatio
 interface Pending {
   at: number;
   settled: boolean;
-  fail: () => void;
+  reject: (error: Error) => void;
+  operation: string;
+  key: string | undefined;
 }
 
 /**
@@ -44,11 +46,7 @@ export class Deadlines {
   /** Like `withDeadline(promise, timeoutMs, operation, key)`. */
   bound<T>(promise: Promise<T>, operation: string, key?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = {
-        at: Date.now() + this.timeoutMs,
-        settled: false,
-        fail: () => reject(new RedisTimeoutError(operation, this.timeoutMs, key)),
-      };
+      const pending: Pending = { at: Date.now() + this.timeoutMs, settled: false, reject, operation, key };
       this.queue.push(pending);
       if (this.timer === undefined) this.arm(this.timeoutMs);
       promise.then(
@@ -79,7 +77,7 @@ export class Deadlines {
       if (!pending.settled) {
         if (pending.at > now) break;
         pending.settled = true;
-        pending.fail();
+        pending.reject(new RedisTimeoutError(pending.operation, this.timeoutMs, pending.key));
       }
       this.head++;
     }
