@@ -36,23 +36,24 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  * until this request would fit (-1: its cost exceeds a limit).
  */
 export const SLIDING_WINDOW_LUA = `
+local tonumber, floor, format = tonumber, math.floor, string.format
 local cost = tonumber(ARGV[1])
 local write = cost > 0
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = tonumber(clock[1]) * 1000 + floor(tonumber(clock[2]) / 1000)
 local windows = #KEYS
-local state = {}
+-- Per window i, at 8 * (i - 1) + 1 ...: size, count, limit, current, oldest, n, o (false: none), the
+-- current bucket's count. One flat list: no table per window.
+local st = {}
 local allowed = 1
 for i = 1, windows do
   local key = KEYS[i]
-  local base = 1 + (i - 1) * 3
-  local size = tonumber(ARGV[base + 1])
-  local count = tonumber(ARGV[base + 2])
-  local limit = tonumber(ARGV[base + 3])
-  local current = math.floor(now / size)
+  local size = tonumber(ARGV[3 * i - 1])
+  local count = tonumber(ARGV[3 * i])
+  local limit = tonumber(ARGV[3 * i + 1])
+  local current = floor(now / size)
   local oldest = current - count
-  local field = string.format('%d', current)
-  local fields = redis.call('HMGET', key, 'n', 'o', field)
+  local fields = redis.call('HMGET', key, 'n', 'o', format('%d', current))
   local n = tonumber(fields[1]) or 0
   local o = tonumber(fields[2])
   local here = tonumber(fields[3]) or 0
@@ -66,7 +67,7 @@ for i = 1, windows do
       -- Buckets o .. oldest - 1 left the window; the first non-empty one after them is the new oldest.
       local first = nil
       for b = o, o + count do
-        local name = string.format('%d', b)
+        local name = format('%d', b)
         local v = tonumber(redis.call('HGET', key, name))
         if v then
           if b < oldest then
@@ -85,19 +86,22 @@ for i = 1, windows do
         if write then redis.call('DEL', key) end
       else
         o = first
-        if write then redis.call('HSET', key, 'n', n, 'o', string.format('%d', o)) end
+        if write then redis.call('HSET', key, 'n', n, 'o', format('%d', o)) end
       end
     end
   end
   if n + cost > limit or limit < 1 then allowed = 0 end
-  state[i] = { key, size, count, limit, current, oldest, n, o, field, here }
+  local at = 8 * (i - 1)
+  st[at + 1], st[at + 2], st[at + 3], st[at + 4] = size, count, limit, current
+  st[at + 5], st[at + 6], st[at + 7], st[at + 8] = oldest, n, o or false, here
 end
-local reply = { 0, 0 }
+local reply = { allowed, 0 }
 if allowed == 1 and write then
-  reply[1] = 1
   for i = 1, windows do
-    local s = state[i]
-    local key, size, count, current, n, o, field, here = s[1], s[2], s[3], s[5], s[7], s[8], s[9], s[10]
+    local at = 8 * (i - 1)
+    local size, count, current, n, o, here = st[at + 1], st[at + 2], st[at + 4], st[at + 6], st[at + 7], st[at + 8]
+    local key = KEYS[i]
+    local field = format('%d', current)
     if o then
       redis.call('HSET', key, field, here + cost, 'n', n + cost)
     else
@@ -105,17 +109,17 @@ if allowed == 1 and write then
     end
     -- The expiry is a fixed instant per bucket ((current + count + 1) * size): only the first request of a
     -- bucket moves it. Later ones in the same bucket would set the same instant again.
-    if here == 0 then redis.call('PEXPIRE', key, string.format('%d', (current + count + 1) * size - now)) end
-    reply[#reply + 1] = n + cost
-    reply[#reply + 1] = ((o or current) + count + 1) * size - now
+    if here == 0 then redis.call('PEXPIRE', key, format('%d', (current + count + 1) * size - now)) end
+    reply[2 * i + 1] = n + cost
+    reply[2 * i + 2] = ((o or current) + count + 1) * size - now
   end
   return reply
 end
-reply[1] = allowed
 local retry = 0
 for i = 1, windows do
-  local s = state[i]
-  local key, size, count, limit, current, oldest, n, o = s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]
+  local at = 8 * (i - 1)
+  local size, count, limit, current, oldest, n, o = st[at + 1], st[at + 2], st[at + 3], st[at + 4], st[at + 5], st[at + 6], st[at + 7]
+  local key = KEYS[i]
   local nextMs = 0
   if n > 0 and o then nextMs = (o + count + 1) * size - now end
   if allowed == 0 and n + cost > limit then
@@ -124,7 +128,7 @@ for i = 1, windows do
       local need = n + cost - limit
       local freed = 0
       for b = oldest, current do
-        freed = freed + (tonumber(redis.call('HGET', key, string.format('%d', b))) or 0)
+        freed = freed + (tonumber(redis.call('HGET', key, format('%d', b))) or 0)
         if freed >= need then
           wait = (b + count + 1) * size - now
           break
@@ -138,8 +142,8 @@ for i = 1, windows do
       retry = wait
     end
   end
-  reply[#reply + 1] = n
-  reply[#reply + 1] = nextMs
+  reply[2 * i + 1] = n
+  reply[2 * i + 2] = nextMs
 end
 reply[2] = retry
 return reply
