@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   });
   const failures = rows.filter((row) => row.mean.errors + row.mean.non2xx > 0);
   const text = [
-    `Run: \`npm run bench\` — ${passes} pass(es), ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ` +
+    `Run: \`npm run ${rateLimitGroup ? 'bench:rate-limit' : 'bench'}\` — ${passes} pass(es), ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ` +
       `${settings.seconds} s per scenario; load average before ${loadBefore}, after ${load()} (1/5/15 min).`,
     '',
     machineText(),
