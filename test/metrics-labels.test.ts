@@ -157,7 +157,7 @@ describe('prometheusMetrics() under hostile traffic', () => {
     );
     expect(outside).to.deep.equal([]);
     expect(
-      labelPairs(await metrics.metrics()).some(([name, value]) => name === 'reason' && value === 'reflected-header'),
+      labelPairs(await metrics.metrics()).some(([name, value]) => name === 'reason' && value === 'unkeyed-header'),
     ).to.equal(true);
   });
 
