@@ -1,6 +1,8 @@
 // Metric labels under hostile traffic: every value from the closed lists, a constant number of series, promtool-clean text.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import express from 'express';
@@ -117,6 +119,16 @@ function labelPairs(text: string): Array<[string, string]> {
     ),
   );
 }
+
+describe('metric label values', () => {
+  it('should each be documented in docs/observability.md', () => {
+    const docs = readFileSync(join(__dirname, '..', 'docs', 'observability.md'), 'utf8');
+    const undocumented = Object.entries(labelValues()).flatMap(([label, values]) =>
+      values.filter((value) => !docs.includes(`\`${value}\``)).map((value) => `${label}=${value}`),
+    );
+    expect(undocumented).to.deep.equal([]);
+  });
+});
 
 describe('prometheusMetrics() under hostile traffic', () => {
   let registry: Registry;
