@@ -174,6 +174,11 @@ describe('prometheusMetrics() under hostile traffic', () => {
   });
 
   it('should export text that promtool check metrics finds clean', async () => {
+    await run('promtool', ['--version']).catch(() => {
+      throw new Error(
+        "promtool not found: install Debian's prometheus package (apt-get install prometheus); .ci/run does",
+      );
+    });
     const text = (await metrics.metrics()).trim();
     const child = run('promtool', ['check', 'metrics']);
     child.child.stdin?.end(`${text}\n`);
