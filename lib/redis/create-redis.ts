@@ -108,7 +108,7 @@ export const redisTargetDefaults = {
 export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
   const client = buildClient(target, options);
   traceRedisClient(client);
-  watchConnection(client);
+  watchConnection(client, { closeOnBadDatabase: true });
   return client;
 }
 

@@ -99,7 +99,7 @@ export const OPTION_TABLES: Array<{
   },
   {
     file: 'docs/observability.md',
-    heading: 'redisHealth()',
+    heading: 'Health checks: redisHealth()',
     defaults: redisHealthDefaults,
     type: 'RedisHealthOptions',
   },
