@@ -177,6 +177,12 @@ describe('the docs', function () {
     });
   });
 
+  describe('README.md', () => {
+    it('should stay a five-minute read: at most 400 lines, depth in docs/', () => {
+      expect(readFileSync(join(root, 'README.md'), 'utf8').split('\n').length).to.be.at.most(400);
+    });
+  });
+
   describe('links', () => {
     it('should resolve every relative link between the markdown files, anchors included', () => {
       const broken: string[] = [];
