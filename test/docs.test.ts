@@ -1,5 +1,5 @@
 // Docs that cannot drift: option tables against the defaults objects, codes against lib/common/codes.ts, links between the files.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { codes } from '../lib/common/codes';
@@ -19,21 +19,20 @@ import {
 } from './support/option-tables';
 
 const root = join(__dirname, '..');
-const MARKDOWN = [
-  'README.md',
-  'CONTRIBUTING.md',
-  'docs/sessions.md',
-  'docs/rate-limit.md',
-  'docs/response-cache.md',
-  'docs/ai-cache.md',
-  'docs/query-cache.md',
-  'docs/production.md',
-  'docs/observability.md',
-  'docs/errors.md',
-  'example-server/README.md',
-  'bench/README.md',
-  'bench/RESULTS.md',
-];
+/** Every markdown file of the project (node_modules, dist and the vendored fixtures aside). */
+const MARKDOWN = markdownFiles(root);
+
+function markdownFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix + entry.name;
+    if (entry.isDirectory()) {
+      return /^(node_modules|dist|coverage|fixtures|profiles)$|^\./.test(entry.name)
+        ? []
+        : markdownFiles(join(dir, entry.name), `${path}/`);
+    }
+    return entry.name.endsWith('.md') ? [path] : [];
+  });
+}
 
 /** The option rows of a table: name (backticks dropped) and default cell. */
 function rowsOf(table: MarkdownTable): Array<{ name: string; defaultCell: string }> {
