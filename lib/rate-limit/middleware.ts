@@ -146,8 +146,13 @@ export function createHandler(
 }
 
 /** The windows that had no room for the request, for the log line: `window 1m (10 of 10 used)`. */
-function fullWindows(decision: RateLimitDecision): string {
-  const full = decision.windows.filter((w) => w.consumedPoints + decision.cost > w.limit);
-  if (full.length === 0) return decision.source === 'block' ? 'an in-memory block' : `the ${decision.source} limiter`;
-  return full.map((w) => `window ${w.window} (${w.consumedPoints} of ${w.limit} used)`).join(', ');
+function fullWindows(decision: Decision): string {
+  const full: string[] = [];
+  for (let i = 0; i < decision.size; i++) {
+    const { label, limit } = decision.windowAt(i);
+    const used = decision.used(i);
+    if (used + decision.cost > limit) full.push(`window ${label} (${used} of ${limit} used)`);
+  }
+  if (full.length > 0) return full.join(', ');
+  return decision.source === 'block' ? 'an in-memory block' : `the ${decision.source} limiter`;
 }
