@@ -78,10 +78,11 @@ export function createHandler(
     }
     if (decision.source !== 'block') emitEvent({ kind: 'limit', limiter: label, outcome: 'reject' });
     debug(
-      'limiter %s: %s rejected on %s; retry in %d ms',
+      'limiter %s: %s rejected on %s by %s; retry in %d ms',
       label,
       decision.subject,
       decision.endpoint,
+      fullWindows(decision),
       decision.retryAfterMs,
     );
     if (config.handler) config.handler(req, res, next, decision);
@@ -117,4 +118,11 @@ export function createHandler(
     }
     finish(req, res, next, decision);
   };
+}
+
+/** The windows that had no room for the request, for the log line: `window 1m (10 of 10 used)`. */
+function fullWindows(decision: RateLimitDecision): string {
+  const full = decision.windows.filter((w) => w.consumedPoints + decision.cost > w.limit);
+  if (full.length === 0) return decision.source === 'block' ? 'an in-memory block' : `the ${decision.source} limiter`;
+  return full.map((w) => `window ${w.window} (${w.consumedPoints} of ${w.limit} used)`).join(', ');
 }

@@ -64,7 +64,7 @@ export type RedisTarget =
 export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
   const client = buildClient(target, options);
   traceRedisClient(client);
-  watchConnection(client);
+  watchConnection(client, { closeOnBadDatabase: true });
   return client;
 }
 
