@@ -1,5 +1,5 @@
 // Opens the Redis clients the environment names (sessions and limits on one database, caches on the next), or decides on memory mode.
-import { createRedis, type RedisClient } from '../lib';
+import { createRedis, type RedisClient, redisHealth } from '../lib';
 
 /** The Redis the example tries when the environment names none. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -95,8 +95,9 @@ function clientsFromEnv(env: NodeJS.ProcessEnv): Omit<ExampleRedis, 'notAnswerin
 /**
  * The clients for `REDIS_CLUSTER_NODES`, `REDIS_SENTINELS` + `REDIS_SENTINEL_NAME` or `REDIS_URL`.
  * A named Redis is never replaced by memory mode: when it refuses at start (`NOAUTH`, `WRONGPASS`, a
- * database beyond `databases`) this rejects with a {@link StartupError} naming the reason; when it does not
- * answer within `waitMs`, the clients are returned anyway and keep reconnecting (`notAnswering` says why).
+ * database beyond `databases`, as `redisHealth()` tells) this rejects with a {@link StartupError} naming the
+ * reason; when it does not answer within `waitMs`, the clients are returned anyway and keep reconnecting
+ * (`notAnswering` says why).
  * With no Redis named, `redis://127.0.0.1:6379` is tried, and memory mode is chosen when nothing answers there.
  */
 export async function connectRedis(env: NodeJS.ProcessEnv, waitMs = 2000): Promise<Connection> {
@@ -108,23 +109,23 @@ export async function connectRedis(env: NodeJS.ProcessEnv, waitMs = 2000): Promi
   };
   const roles: Array<[string, RedisClient]> = [['sessions and limits', clients.redis]];
   if (clients.cacheRedis !== clients.redis) roles.push(['caches', clients.cacheRedis]);
-  const outcomes = await Promise.all(roles.map(([, client]) => firstOutcome(client, waitMs)));
-  const refusedAt = outcomes.findIndex((outcome) => outcome.kind === 'refused');
-  const silent = outcomes.find((outcome) => outcome.kind === 'silent');
+  const outcomes = await Promise.all(roles.map(([, client]) => redisHealth(client, { timeout: waitMs })));
+  const refusedAt = outcomes.findIndex((outcome) => outcome.refused);
+  const silent = outcomes.find((outcome) => outcome.status !== 'ok');
   if (refusedAt >= 0 || (named === undefined && silent !== undefined)) {
     for (const [, client] of roles) client.disconnect();
   }
   if (refusedAt >= 0) {
-    const reason = (outcomes[refusedAt] as { reason: string }).reason;
+    const reason = outcomes[refusedAt]?.reason ?? 'refused';
     const role = (roles[refusedAt] as [string, RedisClient])[0];
     throw new StartupError(
       `Redis at ${clients.target} refused the ${role} connection: ${reason}${refusalHint(reason, role)}`,
     );
   }
   if (named === undefined && silent !== undefined) {
-    return { mode: 'memory', why: `no Redis answered at ${DEFAULT_REDIS_URL} within ${waitMs} ms` };
+    return { mode: 'memory', why: `no Redis answered at ${DEFAULT_REDIS_URL} (${silent.reason ?? 'no answer'})` };
   }
-  return { mode: 'redis', ...clients, notAnswering: silent?.reason };
+  return { mode: 'redis', ...clients, notAnswering: silent === undefined ? undefined : (silent.reason ?? 'no answer') };
 }
 
 /** What to change, for the refusals people meet. */
@@ -137,46 +138,4 @@ function refusalHint(reason: string, role: string): string {
   }
   if (/DB index/i.test(reason)) return " (the database must be below Redis's `databases` setting, 16 by default)";
   return '';
-}
-
-type Outcome = { kind: 'ready' } | { kind: 'refused'; reason: string } | { kind: 'silent'; reason: string };
-
-/** Reply errors that mean "this Redis will not serve us as configured", as opposed to "not now". */
-const TRANSIENT_REPLY = /^(LOADING|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
-
-/** Whether an error during connection is Redis refusing us (a wrong password, database or user), not an outage. */
-export function isRefusal(error: Error): boolean {
-  return error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message);
-}
-
-/**
- * What a new client meets first: ready, a refusal (ioredis reports a failed `SELECT` and then becomes
- * ready on db 0, so a refusal wins over a later ready), or silence for `waitMs` (the last error, if any).
- */
-function firstOutcome(client: RedisClient, waitMs: number): Promise<Outcome> {
-  if (client.status === 'ready') return Promise.resolve({ kind: 'ready' });
-  return new Promise((resolve) => {
-    let lastError: string | undefined;
-    let done = false;
-    const finish = (outcome: Outcome): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      client.off('error', onError);
-      client.off('ready', onReady);
-      resolve(outcome);
-    };
-    const onError = (error: Error): void => {
-      if (isRefusal(error)) finish({ kind: 'refused', reason: error.message });
-      else lastError = error.message;
-    };
-    // A refusal is emitted before the ready that may follow it: wait one turn so it is seen first.
-    const onReady = (): void => void setImmediate(() => finish({ kind: 'ready' }));
-    const timer = setTimeout(
-      () => finish({ kind: 'silent', reason: lastError ?? `no answer within ${waitMs} ms` }),
-      waitMs,
-    );
-    client.on('error', onError);
-    client.on('ready', onReady);
-  });
 }

@@ -85,7 +85,7 @@ describe('example server process (npm start)', function () {
         expect(running.stdout).to.contain('(Redis at redis://127.0.0.1:6379)');
         expect(await health.json()).to.deep.equal({ redis: 'ok' });
       } else {
-        expect(running.stdout).to.contain('(memory mode: no Redis answered at redis://127.0.0.1:6379 within 2000 ms)');
+        expect(running.stdout).to.contain('(memory mode: no Redis answered at redis://127.0.0.1:6379 (');
         expect(health.status).to.equal(200);
         expect(await health.json()).to.deep.equal({ redis: 'memory' });
         const lines = running.stderrLines();

@@ -52,7 +52,7 @@ describe('example server start-up with a named Redis', function () {
     it("should stop naming the caches' database when the session database is the last one (/15 -> 16)", async () => {
       const { code, stderr } = await failedStart({ REDIS_URL: `${redis.url}/15` });
       expect(code).to.equal(1);
-      expect(stderr).to.match(/refused the caches connection: ERR DB index is out of range .*CACHE_REDIS_URL/);
+      expect(stderr).to.match(/refused the caches connection: ERR DB index is out of range.*CACHE_REDIS_URL/);
     });
   });
 
