@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ExampleProcess } from './example-process';
-import { type Alert, fastRules, shippedRules, startExporter, startPrometheus } from './prometheus-support';
+import {
+  type Alert,
+  fastRules,
+  PROMETHEUS_DIR,
+  shippedRules,
+  startExporter,
+  startPrometheus,
+} from './prometheus-support';
 import { Standalone, waitFor } from './support';
 
 type Prometheus = Awaited<ReturnType<typeof startPrometheus>>;
@@ -84,6 +91,27 @@ describe('alert rules on a real Prometheus (1 s scrape and evaluation, short win
     // Several evaluations after the first scrape: the windows hold data, and nothing is pending or firing.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect((await prometheus.alerts()).map((a) => a.labels.alertname)).to.deep.equal([]);
+  });
+
+  it('should evaluate every query of the Grafana dashboard, with data for the hit ratios and latency', async () => {
+    const dashboard = JSON.parse(readFileSync(join(PROMETHEUS_DIR, 'grafana-dashboard.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const withData: string[] = [];
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        const query = expr.replace(/\$__rate_interval/g, '10s').replace(/\$(job|instance)\b/g, '.+');
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+        const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+        expect(body.status, `${panel.title}: ${query} (${body.error})`).to.equal('success');
+        if ((body.data?.result.length ?? 0) > 0) withData.push(panel.title);
+      }
+    }
+    expect(withData).to.include.members([
+      'Cache hit ratio by cache',
+      'Redis call latency',
+      'HTTP latency by route (p99)',
+    ]);
   });
 
   it('should fire Redis down and sessions unavailable while Redis is stopped, and resolve both once it is back', async () => {
