@@ -1,7 +1,7 @@
 // redisHealth(): whether a client can serve right now, asked with one bounded PING, never waiting past the timeout.
 import { type Duration, parseDuration } from '../common/duration';
 import { messageOf } from '../common/errors';
-import { assertOptionsObject } from '../common/validate';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { connectionRefusal, lastConnectionError, watchConnection } from './connections';
 import type { RedisClient } from './create-redis';
 import { withDeadline } from './deadline';
@@ -13,8 +13,11 @@ export interface RedisHealthOptions {
    * Longest the PING may take before the client counts as down.
    * @default '500ms'
    */
-  timeout?: Duration;
+  timeout?: Duration | undefined;
 }
+
+/** Every option of `redisHealth()` with its default. */
+export const redisHealthDefaults = { timeout: '500ms' } as const satisfies OptionDefaults<RedisHealthOptions>;
 
 /** What `redisHealth()` found. */
 export interface RedisHealth {
@@ -52,7 +55,8 @@ export function redisHealth(client: RedisClient, options: RedisHealthOptions = {
   // Bad arguments throw at once (a programming error), not as a rejection of the health check.
   assertRedisClient(client, 'client');
   assertOptionsObject(options, 'redisHealth');
-  const timeoutMs = parseDuration(options.timeout ?? 500, 'timeout');
+  assertKnownOptions(options, redisHealthDefaults);
+  const timeoutMs = parseDuration(options.timeout ?? redisHealthDefaults.timeout, 'timeout');
   watchConnection(client);
   return check(client, timeoutMs);
 }

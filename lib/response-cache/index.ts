@@ -1,7 +1,7 @@
 // responseCache(): an HTTP response cache for Express routes, shared by every instance through Redis.
 import type { RequestHandler } from 'express';
-import { assertOptionsObject } from '../common/validate';
-import { type RedisConnectionOptions, resolveBackend } from '../redis';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
+import { type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 import type { Shared } from './context';
 import { hubFor, type InvalidationTarget } from './hub';
 import { invalidationPathOf } from './key';
@@ -23,6 +23,13 @@ export interface InvalidateTarget {
   routes?: readonly string[];
 }
 
+/** Every field of an {@link InvalidateTarget} (none has a default: a target names what it drops). */
+export const invalidateTargetDefaults = {
+  tags: undefined,
+  paths: undefined,
+  routes: undefined,
+} as const satisfies OptionDefaults<InvalidateTarget>;
+
 /** The middleware, with the invalidation helper. */
 export interface ResponseCacheMiddleware extends RequestHandler {
   /**
@@ -36,6 +43,7 @@ export interface ResponseCacheMiddleware extends RequestHandler {
 
 function toHubTarget(target: InvalidateTarget): InvalidationTarget {
   assertOptionsObject(target, 'invalidate');
+  assertKnownOptions(target, invalidateTargetDefaults, 'invalidate() ');
   const list = (value: unknown, name: string): string[] => {
     if (value === undefined) return [];
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
@@ -81,6 +89,7 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
  */
 responseCache.invalidator = function invalidator(options: RedisConnectionOptions = {}): RequestHandler {
   assertOptionsObject(options, 'responseCache.invalidator');
+  assertKnownOptions(options, redisConnectionDefaults);
   const hub = hubFor(resolveBackend(options, 'response-cache'));
   hub.ensureSubscribed();
   return (req, res, next) => {
@@ -90,5 +99,8 @@ responseCache.invalidator = function invalidator(options: RedisConnectionOptions
 };
 
 /** Drops matching responses on every instance, through any client (for code that holds no middleware). */
-responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> =>
-  hubFor(resolveBackend(options, 'response-cache')).invalidate(toHubTarget(target));
+responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> => {
+  assertOptionsObject(options, 'responseCache.invalidate');
+  assertKnownOptions(options, redisConnectionDefaults);
+  return hubFor(resolveBackend(options, 'response-cache')).invalidate(toHubTarget(target));
+};
