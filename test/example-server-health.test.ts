@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { ExampleApp } from '../example-server/app';
-import { buildApp, expectProblem, uniqueIp } from './example-server-helpers';
+import { buildApp, expectProblem, sample, uniqueIp } from './example-server-helpers';
 import { Standalone, waitFor } from './support';
 
 describe('example server when its Redis goes down', function () {
@@ -68,9 +68,23 @@ describe('example server when its Redis goes down', function () {
         .put('/recipes/2')
         .send({ minutes: before.minutes + 7 })
         .expect(200);
+      // The invalidations-pending gauge says so (what RedisMiddlewareInvalidationsPending alerts on).
+      const during = (await client().get('/metrics').expect(200)).text;
+      expect(sample(during, 'redis_middleware_cache_invalidations_pending{cache="api"}')).to.be.greaterThan(0);
+      expect(sample(during, 'redis_middleware_cache_invalidations_pending{cache="db"}')).to.be.greaterThan(0);
     } finally {
       cacheRedis.node.resume();
     }
+    await waitFor(
+      async () => {
+        const text = (await client().get('/metrics').expect(200)).text;
+        return (
+          sample(text, 'redis_middleware_cache_invalidations_pending{cache="api"}') === 0 &&
+          sample(text, 'redis_middleware_cache_invalidations_pending{cache="db"}') === 0
+        );
+      },
+      { what: 'the pending invalidations to reach Redis' },
+    );
     // Once the cache serves again (not BYPASS), it must serve the update, not the entry from before the PUT.
     const served = await waitFor(
       async () => {

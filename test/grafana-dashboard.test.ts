@@ -6,7 +6,7 @@ import type { ExampleApp } from '../example-server/app';
 import { buildApp, uniqueIp } from './example-server-helpers';
 import { PROMETHEUS_DIR, startExporter } from './prometheus-support';
 import { exposedNames, metricNamesIn } from './promql-names';
-import { Standalone } from './support';
+import { RedisNode, Standalone } from './support';
 
 interface Dashboard {
   panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
@@ -32,11 +32,16 @@ describe('example-server/prometheus/grafana-dashboard.json', function () {
   let redis: Standalone;
   let example: ExampleApp;
   let exporter: Awaited<ReturnType<typeof startExporter>>;
+  /** A replica and its exporter: some series (redis_master_link_up) exist on replicas only. */
+  let replica: RedisNode;
+  let replicaExporter: Awaited<ReturnType<typeof startExporter>>;
   let exposed: Set<string>;
   before(async () => {
     redis = await Standalone.start();
     example = buildApp(redis.client());
     exporter = await startExporter(redis.url);
+    replica = await RedisNode.start({ config: [`replicaof ${redis.node.host} ${redis.node.port}`] });
+    replicaExporter = await startExporter(replica.url);
     // A little of every kind of traffic, so the labelled series exist too.
     const agent = request.agent(example.app).set('X-Forwarded-For', uniqueIp());
     await agent.post('/auth/login').send({ username: 'grafana' }).expect(200);
@@ -48,12 +53,15 @@ describe('example-server/prometheus/grafana-dashboard.json', function () {
         .expect(200);
     }
     const app = (await agent.get('/metrics').expect(200)).text;
-    const redisExporter = await (await fetch(`${exporter.url}/metrics`)).text();
-    exposed = new Set([...exposedNames(app), ...exposedNames(redisExporter)]);
+    const primaryText = await (await fetch(`${exporter.url}/metrics`)).text();
+    const replicaText = await (await fetch(`${replicaExporter.url}/metrics`)).text();
+    exposed = new Set([...exposedNames(app), ...exposedNames(primaryText), ...exposedNames(replicaText)]);
   });
   after(async () => {
     await example?.close();
     await exporter?.stop();
+    await replicaExporter?.stop();
+    await replica?.stop();
     await redis?.stop();
   });
 
@@ -79,6 +87,14 @@ describe('example-server/prometheus/grafana-dashboard.json', function () {
         .map((name) => `${name} (${where})`),
     );
     expect(expressions()).to.have.length.greaterThan(10);
+    expect(unknown).to.deep.equal([]);
+  });
+
+  it("should have alert rules that name only metrics the example's /metrics or the exporter expose", () => {
+    const rules = readFileSync(join(PROMETHEUS_DIR, 'alerts.yml'), 'utf8');
+    const exprs = [...rules.matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1] as string);
+    expect(exprs).to.have.length(12);
+    const unknown = exprs.flatMap((expr) => metricNamesIn(expr).filter((name) => !exposed.has(name)));
     expect(unknown).to.deep.equal([]);
   });
 

@@ -39,6 +39,8 @@ async function waitForAlerts(prometheus: Prometheus, names: string[], state: 'fi
 describe('alert rules on a real Prometheus (1 s scrape and evaluation, short windows)', function () {
   this.timeout(180_000);
   let redis: Standalone;
+  /** The caches' Redis (CACHE_REDIS_URL): stopping it alone leaves sessions working, so a PUT can leave invalidations pending. */
+  let cacheRedis: Standalone;
   let dataDir: string;
   let example: ExampleProcess;
   let exporter: Awaited<ReturnType<typeof startExporter>>;
@@ -49,8 +51,15 @@ describe('alert rules on a real Prometheus (1 s scrape and evaluation, short win
 
   before(async () => {
     redis = await Standalone.start();
+    cacheRedis = await Standalone.start();
     dataDir = mkdtempSync(join(tmpdir(), 'rmw-example-alerts-'));
-    example = new ExampleProcess({ REDIS_URL: redis.url, DATA_DIR: dataDir, DB_FILE: ':memory:', TRUST_PROXY: '1' });
+    example = new ExampleProcess({
+      REDIS_URL: redis.url,
+      CACHE_REDIS_URL: cacheRedis.url,
+      DATA_DIR: dataDir,
+      DB_FILE: ':memory:',
+      TRUST_PROXY: '1',
+    });
     url = await example.url();
     exporter = await startExporter(redis.url);
     prometheus = await startPrometheus(fastRules(shippedRules()), [
@@ -84,6 +93,7 @@ describe('alert rules on a real Prometheus (1 s scrape and evaluation, short win
     await prometheus?.stop();
     await exporter?.stop();
     await redis?.stop();
+    await cacheRedis?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -123,7 +133,7 @@ describe('alert rules on a real Prometheus (1 s scrape and evaluation, short win
         'firing',
       );
       const down = firing.filter((a) => a.labels.alertname === 'RedisMiddlewareRedisDown' && a.state === 'firing');
-      expect(down.map((a) => a.labels.concern)).to.include.members(['sessions', 'rate-limit', 'response-cache']);
+      expect(down.map((a) => a.labels.concern)).to.include.members(['sessions', 'rate-limit']);
     } finally {
       await redis.node.restart();
     }
@@ -138,6 +148,30 @@ describe('alert rules on a real Prometheus (1 s scrape and evaluation, short win
       body: JSON.stringify({ username: `back-${randomUUID().slice(0, 6)}` }),
     });
     expect(login.status).to.equal(200);
+  });
+
+  it("should fire invalidations pending while a recipe is updated with the caches' Redis stopped, and resolve after", async () => {
+    const login = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.78.0.2' },
+      body: JSON.stringify({ username: `editor-${randomUUID().slice(0, 6)}` }),
+    });
+    const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
+    await cacheRedis.node.kill();
+    try {
+      const put = await fetch(`${url}/recipes/7`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.78.0.2', cookie },
+        body: JSON.stringify({ minutes: 12 }),
+      });
+      expect(put.status).to.equal(200);
+      const firing = await waitForAlerts(prometheus, ['RedisMiddlewareInvalidationsPending'], 'firing');
+      const caches = firing.filter((a) => a.labels.alertname === 'RedisMiddlewareInvalidationsPending');
+      expect(caches.map((a) => a.labels.cache)).to.include.members(['api', 'db']);
+    } finally {
+      await cacheRedis.node.restart();
+    }
+    await waitForAlerts(prometheus, ['RedisMiddlewareInvalidationsPending', 'RedisMiddlewareRedisDown'], 'gone');
   });
 
   it('should fire the memory alert under a small maxmemory', async () => {
