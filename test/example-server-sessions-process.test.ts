@@ -99,7 +99,9 @@ describe('example server sessions across processes', function () {
       expect(res.status).to.equal(403);
       expect(res.headers.getSetCookie()).to.deep.equal([]);
       expect(((await res.json()) as { detail: string }).detail).to.match(/HTTPS.*TRUST_PROXY/);
+      // Neither in the sessions' database nor in the caches' (the next one).
       expect(await redis.client().keys('session:*')).to.deep.equal([]);
+      expect(await redis.client({ db: 1 }).keys('session:*')).to.deep.equal([]);
       const lines = example.stderrLines();
       expect(lines).to.have.length(1);
       expect(lines[0]).to.match(/^\[example\] NODE_ENV=production makes the session cookie Secure.*TRUST_PROXY=1/);
