@@ -1,6 +1,7 @@
 // Table invalidation: a new generation per table in Redis, local epochs, broadcast, and retry when Redis is down.
 import { messageOf } from '../common/errors';
 import { debugFor, warn } from '../common/log';
+import { countPendingWith } from '../common/pending-counts';
 import type { Backend } from '../redis';
 import { generationKey, newToken } from './entry';
 import { invalidateScript } from './scripts';
@@ -19,6 +20,15 @@ const MAX_RETRY_MS = 5000;
  * the same epochs. A table whose invalidation could not reach Redis is `pending`: the cache is
  * bypassed for it in this process until a retry (or a later invalidation) succeeds.
  */
+/** Every open invalidator of the process, for the invalidations-pending gauge. */
+const open = new Set<Invalidator>();
+
+countPendingWith('db', () => {
+  let tables = 0;
+  for (const invalidator of open) tables += invalidator.pending().length;
+  return tables;
+});
+
 export class Invalidator {
   private readonly epochs = new Map<string, number>();
   private readonly retries = new Map<string, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
@@ -32,7 +42,9 @@ export class Invalidator {
     private readonly backend: Backend,
     /** TTL of the generations it writes, in ms. */
     private readonly generationTtlMs: number,
-  ) {}
+  ) {
+    open.add(this);
+  }
 
   /** Starts listening to other instances' invalidations (in the background; failures are logged). */
   listen(): void {
@@ -94,6 +106,7 @@ export class Invalidator {
   /** Stops retries and the subscription. Pending invalidations are abandoned (TTLs remain the backstop). */
   async close(): Promise<void> {
     this.closed = true;
+    open.delete(this);
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
     this.retries.clear();
     this.outageStartedAt = undefined;

@@ -144,7 +144,7 @@ export class Limiter {
       this.lastWarning = now;
       warn(
         'W_RATE_LIMIT_REDIS_ERROR',
-        `rateLimit ${label}: Redis failed (${messageOf(error)}); policy '${onRedisError}'`,
+        `rateLimit ${label} on ${endpoint}: Redis failed (${messageOf(error)}); policy '${onRedisError}' (one line per ${WARN_INTERVAL_MS / 1000} s while it lasts)`,
       );
     }
     if (this.insurance) {

@@ -80,10 +80,11 @@ export function createHandler(
     }
     if (decision.source !== 'block') emitEvent({ kind: 'limit', limiter: label, outcome: 'reject' });
     debug(
-      'limiter %s: %s rejected on %s; retry in %d ms',
+      'limiter %s: %s rejected on %s by %s; retry in %d ms',
       label,
       decision.subject,
       decision.endpoint,
+      fullWindows(decision),
       decision.retryAfterMs,
     );
     if (config.handler) config.handler(req, res, next, decision);
@@ -142,4 +143,16 @@ export function createHandler(
       }
     }, next);
   };
+}
+
+/** The windows that had no room for the request, for the log line: `window 1m (10 of 10 used)`. */
+function fullWindows(decision: Decision): string {
+  const full: string[] = [];
+  for (let i = 0; i < decision.size; i++) {
+    const { label, limit } = decision.windowAt(i);
+    const used = decision.used(i);
+    if (used + decision.cost > limit) full.push(`window ${label} (${used} of ${limit} used)`);
+  }
+  if (full.length > 0) return full.join(', ');
+  return decision.source === 'block' ? 'an in-memory block' : `the ${decision.source} limiter`;
 }

@@ -1,6 +1,7 @@
 // Invalidations that could not reach Redis: until a background retry succeeds, this process neither serves nor stores what they target.
 import { messageOf } from '../common/errors';
 import { debugFor, warn } from '../common/log';
+import { countPendingWith } from '../common/pending-counts';
 import type { CachedResponse } from './entry';
 import { describeTargets, type TargetLists } from './errors';
 
@@ -62,6 +63,12 @@ export interface AttemptOutcome {
  * `responseCache.invalidator({ redis })` also holds back a `responseCache({ redis, redisTimeout: '200ms' })`.
  */
 const active = new Set<PendingInvalidations>();
+
+countPendingWith('api', () => {
+  let targets = 0;
+  for (const pending of active) targets += pending.size;
+  return targets;
+});
 
 /** The scope pending invalidations are shared in: the Redis client under the backend (else the backend itself). */
 export function scopeOf(backend: object): object {

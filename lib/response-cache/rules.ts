@@ -19,7 +19,7 @@ export type RequestPolicy =
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
   if (directives.has('no-store'))
-    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
+    return { bypass: true, reason: 'no-store', detail: 'request Cache-Control: no-store' };
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
     return {
       bypass: true,
@@ -111,7 +111,7 @@ function refusingDirective(
 ): { directive: string; reason: SkipReason } | undefined {
   if (directives.has('private')) return { directive: 'private', reason: 'private' };
   if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
-  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'no-cache' };
   return undefined;
 }
 
@@ -150,7 +150,7 @@ function reflectedHeader(
       const trimmed = text.trim();
       if (trimmed.length < MIN_REFLECTED_LENGTH) continue;
       if (responseHeaders.includes(trimmed) || body.includes(trimmed)) {
-        return skip('reflected-header', `response reflects the unkeyed request header ${name}`);
+        return skip('unkeyed-header', `response reflects the unkeyed request header ${name}`);
       }
     }
   }
