@@ -26,6 +26,11 @@ async function useEveryConcern(url: string): Promise<{ id: string; cookie: strin
   return { id: value.slice(2, value.lastIndexOf('.')), cookie };
 }
 
+/** Logs out, so the shared topology keeps no session of this suite (other suites count sessions there). */
+async function logout(url: string, cookie: string): Promise<void> {
+  expect((await fetch(`${url}/auth/logout`, { method: 'POST', headers: { cookie } })).status).to.equal(204);
+}
+
 describe('example server on Sentinel and Cluster (npm start)', function () {
   this.timeout(90_000);
   let dataDir: string;
@@ -47,7 +52,7 @@ describe('example server on Sentinel and Cluster (npm start)', function () {
     const url = await running.url();
     expect(running.stdout).to.contain(`(Redis at Sentinel ${SENTINEL_NAME} at `);
     expect(await (await fetch(`${url}/health`)).json()).to.deep.equal({ redis: 'ok' });
-    const { id } = await useEveryConcern(url);
+    const { id, cookie } = await useEveryConcern(url);
     const sessions = sentinel.client({ db: 0 });
     const caches = sentinel.client({ db: 1 });
     expect(await sessions.exists(`session:${id}`)).to.equal(1);
@@ -56,6 +61,7 @@ describe('example server on Sentinel and Cluster (npm start)', function () {
     expect(await caches.keys('api:{/recipes/%3Aid}:*')).to.have.length.greaterThan(0);
     expect(await caches.keys('ai:chef-1:*')).to.have.length.greaterThan(0);
     expect(await caches.keys('rate:*')).to.deep.equal([]);
+    await logout(url, cookie);
     expect(running.stderr).to.equal('');
   });
 
@@ -68,9 +74,11 @@ describe('example server on Sentinel and Cluster (npm start)', function () {
     });
     const url = await running.url();
     expect(await (await fetch(`${url}/health`)).json()).to.deep.equal({ redis: 'ok' });
-    const { id } = await useEveryConcern(url);
+    const { id, cookie } = await useEveryConcern(url);
     const client = cluster.client();
     expect(await client.exists(`session:${id}`)).to.equal(1);
+    await logout(url, cookie);
+    expect(await client.exists(`session:${id}`)).to.equal(0);
     expect(running.stderr).to.equal('');
   });
 });
