@@ -7,11 +7,11 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createRedis } from '../lib';
 import type { ResponseCacheOptions } from '../lib/response-cache';
-import { RedisNode } from '../test/support/redis-node';
-import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/poll';
+import { freePort } from '../test/support/ports';
+import { RedisNode } from '../test/support/redis-node';
 import { startProxy } from './proxy';
-import { type Results, type Score, scoreResults, type Suite } from './score';
+import { type Results, type Score, type Suite, scoreResults } from './score';
 
 const run = promisify(execFile);
 const SUITE = resolve(process.env.CACHE_TESTS_DIR ?? join(__dirname, '..', '..', 'shared', 'cache-tests'));
@@ -21,7 +21,7 @@ const floorArgs = process.argv.find((arg) => arg.startsWith('--floor='))?.slice(
 /** The proxy configurations under test. */
 const MODES: Record<string, Omit<ResponseCacheOptions, 'redis'>> = {
   ttl: { ttl: '1h', statuses: [200, 203, 204, 300, 301, 404, 410], localTtl: 0 },
-  ...(process.env.ONLY_TTL ? {} : { response: { ttl: 'response' as const, localTtl: 0 } }),
+  response: { ttl: 'response', localTtl: 0 },
 };
 
 async function main(): Promise<void> {
@@ -35,8 +35,10 @@ async function main(): Promise<void> {
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: work });
     const scores = await runModes(work);
     // CONFORMANCE_RESULTS=<file>: the raw results of every mode, for reading why a test failed.
-    if (process.env.CONFORMANCE_RESULTS) writeFileSync(process.env.CONFORMANCE_RESULTS, JSON.stringify(scores, null, 2));
-    const published = (name: string): Results => JSON.parse(readFileSync(join(work, 'results', `${name}.json`), 'utf8'));
+    if (process.env.CONFORMANCE_RESULTS)
+      writeFileSync(process.env.CONFORMANCE_RESULTS, JSON.stringify(scores, null, 2));
+    const published = (name: string): Results =>
+      JSON.parse(readFileSync(join(work, 'results', `${name}.json`), 'utf8'));
     const suites = (await import(pathToFileURL(join(work, 'tests', 'index.mjs')).href)).default as Suite[];
     const scoring = await import(pathToFileURL(join(work, 'test-engine', 'lib', 'results.mjs')).href);
     const score = (results: Results): Score => scoreResults(suites, scoring, results);
@@ -91,12 +93,12 @@ async function runModes(work: string): Promise<Record<string, Results>> {
   return results;
 }
 
-function listening(child: ChildProcess): Promise<void> {
+async function listening(child: ChildProcess): Promise<void> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  return waitFor(() => output.includes('Listening on'), { timeoutMs: 10_000, what: 'the cache-tests origin' });
+  await waitFor(() => output.includes('Listening on'), { timeoutMs: 10_000, what: 'the cache-tests origin' });
 }
 
 function printTable(suites: readonly Suite[], columns: ReadonlyArray<[string, Score]>): void {
@@ -120,7 +122,8 @@ function enforceFloors(spec: string, columns: ReadonlyArray<[string, Score]>): v
   Object.keys(MODES).forEach((mode, i) => {
     const floor = floors[i];
     const passed = columns.find(([name]) => name === `ours ${mode}`)?.[1].passed ?? 0;
-    if (floor !== undefined && passed < floor) failures.push(`${mode} mode passed ${passed}, below the floor of ${floor}`);
+    if (floor !== undefined && passed < floor)
+      failures.push(`${mode} mode passed ${passed}, below the floor of ${floor}`);
   });
   if (failures.length > 0) {
     console.error(`conformance: ${failures.join('; ')}`);

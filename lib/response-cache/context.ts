@@ -2,11 +2,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
 import type { ResponseCacheConfig } from './options';
+import type { ResponseCacheReason } from './reasons';
 import type { RequestPolicy } from './rules';
 import type { FillStart } from './store';
 
@@ -62,7 +63,7 @@ export function usability(
   for (const name of entry.vary) {
     if ((entry.varyValues[name] ?? null) !== normaliseHeaderValue(ctx.req.headers[name])) return 'unusable';
   }
-  const age = now - entry.storedAt;
+  const age = currentAgeMs(entry, now);
   if (ctx.policy.maxAgeMs !== undefined && age > ctx.policy.maxAgeMs) return 'unusable';
   if (age < entry.freshMs) return 'fresh';
   if (age < entry.freshMs + entry.swrMs) return 'revalidate';
@@ -70,9 +71,9 @@ export function usability(
   return 'unusable';
 }
 
-/** Marks the response as not using the cache and hands over to the route. */
-export function bypass(res: Response, next: NextFunction, reason: string): void {
-  debug('bypass: %s', reason);
+/** Marks the response as not using the cache and hands over to the route; `detail` goes to the DEBUG line only. */
+export function bypass(res: Response, next: NextFunction, reason: ResponseCacheReason, detail?: string): void {
+  debug('bypass: %s%s', reason, detail === undefined ? '' : ` (${detail})`);
   if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason });
   next();

@@ -6,12 +6,12 @@ const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** Format version; entries of another version are treated as misses. */
-const VERSION = 1;
+const VERSION = 2;
 
 /** A response as it is served from the cache. */
 export interface CachedResponse {
   status: number;
-  /** Response headers as stored (lower-case names; no Set-Cookie, hop-by-hop, Date, Age or X-Cache). */
+  /** Response headers as stored (lower-case names; no Set-Cookie, hop-by-hop, Age or X-Cache; Date always). */
   headers: Array<[string, string | string[]]>;
   body: Buffer;
   /** Strong validator of the stored body (or the handler's own ETag). */
@@ -24,7 +24,9 @@ export interface CachedResponse {
   varyValues: Record<string, string | null>;
   /** When it was stored (ms since the epoch). */
   storedAt: number;
-  /** How long it is fresh, stale-while-revalidate and stale-if-error usable, in ms. */
+  /** Its age when it was stored (RFC 9111 §4.2.3 corrected initial age), in ms. */
+  ageMs: number;
+  /** How long it is fresh (its freshness lifetime, counted from age 0), stale-while-revalidate and stale-if-error usable, in ms. */
   freshMs: number;
   swrMs: number;
   sieMs: number;
@@ -66,7 +68,12 @@ export async function decodeEntry(data: Buffer): Promise<CachedResponse> {
   return { ...rest, body };
 }
 
-/** Milliseconds the entry stays in Redis: fresh life plus the longest stale allowance. */
-export function storageMs(entry: Pick<CachedResponse, 'freshMs' | 'swrMs' | 'sieMs'>): number {
-  return entry.freshMs + Math.max(entry.swrMs, entry.sieMs);
+/** Milliseconds the entry stays in Redis: what is left of its fresh life plus the longest stale allowance. */
+export function storageMs(entry: Pick<CachedResponse, 'freshMs' | 'ageMs' | 'swrMs' | 'sieMs'>): number {
+  return Math.max(1, entry.freshMs - entry.ageMs + Math.max(entry.swrMs, entry.sieMs));
+}
+
+/** The entry's current age (RFC 9111 §4.2.3: corrected initial age plus resident time), in ms. */
+export function currentAgeMs(entry: Pick<CachedResponse, 'storedAt' | 'ageMs'>, now: number): number {
+  return entry.ageMs + Math.max(0, now - entry.storedAt);
 }

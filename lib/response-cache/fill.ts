@@ -9,8 +9,9 @@ import type { CachedResponse } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
-import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
-import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
+import type { ResponseCacheReason } from './reasons';
+import { finalHeadSkipReason, storability } from './rules';
+import { cacheControlFor, downstreamOf, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
 import { startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -23,9 +24,17 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
 export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
+  const requestedAt = Date.now();
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
-  const restoreConditional = hideConditionalHeaders(req);
+  const restoreRequest = hideConditionalHeaders(req);
+  // A HEAD miss runs the route as a GET (as nginx does): the entry it stores serves both, with one ETag.
+  const head = req.method === 'HEAD';
+  if (head) req.method = 'GET';
+  const restoreConditional = (): void => {
+    restoreRequest();
+    if (head) req.method = 'HEAD';
+  };
   let overflowed = false;
   const capture = new ResponseCapture(
     res,
@@ -33,7 +42,7 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
     (body) => {
       restoreConditional();
       try {
-        finish(ctx, shared, capture, body, conditional, preset, lock);
+        finish(ctx, shared, capture, body, { conditional, preset, requestedAt }, lock);
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -44,10 +53,11 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
       restoreConditional();
       overflowed = true;
       res.setHeader('X-Cache', 'MISS');
-      skip(`body above maxBodySize (${shared.config.maxBodySize} bytes)`);
+      debug('body above maxBodySize (%d bytes)', shared.config.maxBodySize);
+      skip('too-large');
     },
   );
-  const skip = (reason: string): void => {
+  const skip = (reason: ResponseCacheReason): void => {
     debug('not stored %s: %s', ctx.key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
     done(ctx, shared, null, lock);
@@ -78,50 +88,66 @@ function hideConditionalHeaders(req: Request): () => void {
   };
 }
 
+/** What the fill knew before the handler ran. */
+interface Before {
+  /** The request headers, conditional ones included (the handler did not see those). */
+  conditional: Request['headers'];
+  /** Headers set on the response before the route ran (JSON of each value). */
+  preset: ReadonlyMap<string, string>;
+  /** When the handler started (RFC 9111 §4.2.3 request_time). */
+  requestedAt: number;
+}
+
 /** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
 function finish(
   ctx: RequestContext,
   shared: Shared,
   capture: ResponseCapture,
   body: Buffer,
-  conditional: Request['headers'],
-  preset: ReadonlyMap<string, string>,
+  { conditional, preset, requestedAt }: Before,
   lock: FillLock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
-  const perUser = config.user !== undefined && ctx.user !== undefined;
+  const downstream = downstreamOf(config, ctx.user);
   if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
-    sendCached(req, res, ctx.stale, 'STALE', perUser);
+    sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;
   }
   const success = res.statusCode >= 200 && res.statusCode < 300;
   if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
-  let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
+  const storable = storability(req, res, body, vary, config, ctx.user, requestedAt);
+  let reason: ResponseCacheReason | undefined = typeof storable === 'string' ? storable : undefined;
   const started = startFill(ctx, shared);
   const tags = Array.isArray(started.tags) ? started.tags : [];
-  if (reason === undefined && !Array.isArray(started.tags)) reason = started.tags.error;
+  if (reason === undefined && !Array.isArray(started.tags)) {
+    debug('tags() failed for %s: %s', ctx.key, started.tags.error);
+    reason = 'tags-error';
+  }
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
-  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
-    reason = 'invalidated while the handler ran';
-  reason ??= pendingReason(identity, shared.hub.pending.scope);
+  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity)) reason = 'invalidated';
+  if (reason === undefined && pendingReason(identity, shared.hub.pending.scope) !== undefined) {
+    reason = 'invalidation-pending';
+  }
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
-  if (reason === undefined) {
+  if (reason === undefined && typeof storable !== 'string') {
+    const storedAt = Date.now();
+    // The Date clients see on this answer and on every hit: the handler's, or now (RFC 9110 §6.6.1).
+    if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
     const ownCacheControl = res.getHeader('cache-control') !== undefined;
-    const freshMs = freshLifetimeMs(res, config.ttlMs);
     const headers: CachedResponse['headers'] = [];
     for (const [name, value] of Object.entries(res.getHeaders())) {
       if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
         continue;
-      if (preset.get(name) === JSON.stringify(value)) continue;
+      if (name !== 'date' && preset.get(name) === JSON.stringify(value)) continue;
       headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
     const varyValues: Record<string, string | null> = {};
@@ -134,13 +160,17 @@ function finish(
       ownCacheControl,
       vary,
       varyValues,
-      storedAt: Date.now(),
-      freshMs,
-      swrMs: config.staleWhileRevalidateMs,
-      sieMs: config.staleIfErrorMs,
+      storedAt,
+      ageMs: storable.ageMs,
+      freshMs: storable.lifetimeMs,
+      swrMs: storable.mustRevalidate ? 0 : config.staleWhileRevalidateMs,
+      sieMs: storable.mustRevalidate ? 0 : config.staleIfErrorMs,
       ...identity,
     };
-    addedCacheControl = ownCacheControl ? undefined : cacheControlFor(freshMs, perUser);
+    const remainingMs = storable.lifetimeMs - storable.ageMs;
+    addedCacheControl = ownCacheControl
+      ? undefined
+      : cacheControlFor(remainingMs, downstream.perUser, downstream.clientMaxAgeMs);
     if (addedCacheControl !== undefined) res.setHeader('Cache-Control', addedCacheControl);
   }
   res.setHeader('X-Cache', 'MISS');

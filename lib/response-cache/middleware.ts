@@ -11,7 +11,7 @@ import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
-import { sendCached } from './serve';
+import { downstreamOf, sendCached } from './serve';
 import { identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
@@ -42,7 +42,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const user = userOf(req, shared);
   const policy = requestPolicy(req, config, user);
   if (policy.bypass) return bypass(res, next, policy.reason);
-  if (config.backend.isDown()) return bypass(res, next, 'Redis is unavailable');
+  if (config.backend.isDown()) return bypass(res, next, 'redis-unavailable');
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
   let vary = hub.knownVarySpec(endpoint);
@@ -55,7 +55,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       vary = hub.rememberVarySpec(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
-      return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+      return bypass(res, next, 'redis-error', messageOf(error));
     }
   }
   const key = entryKey(base, req, vary);
@@ -71,27 +71,26 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     seq: hub.seq,
     settle: () => {},
   };
-  const perUser = config.user !== undefined && user !== undefined;
+  const downstream = downstreamOf(config, user);
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
     const reason = pendingReason(identityOf(ctx, shared), shared.hub.pending.scope);
-    if (reason !== undefined) return bypass(res, next, reason);
+    if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
     const reason = pendingReason(entry, shared.hub.pending.scope);
     if (reason !== undefined) {
-      bypass(res, next, reason);
+      bypass(res, next, 'invalidation-pending', reason);
       return;
     }
     emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
-    sendCached(req, res, entry, state, perUser);
+    sendCached(req, res, entry, state, downstream);
   };
 
   if (policy.refresh) {
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
-    if (req.method === 'HEAD') return fill(ctx, shared, undefined);
-    return refresh(shared, ctx, perUser);
+    return refresh(shared, ctx, downstream);
   }
   const storing = shared.storing.get(key);
   // This process is storing a new response of the key: wait (bounded) so the older copy is not served meanwhile.
@@ -106,7 +105,6 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     const state = filled ? usability(filled, ctx) : 'unusable';
     if (filled && state === 'fresh') return serve(filled, 'HIT');
     if (filled && state === 'revalidate') return serve(filled, 'STALE');
-    if (req.method === 'HEAD') return passThrough(res, next);
     return fill(ctx, shared, undefined);
   }
 
@@ -127,17 +125,13 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     stored = prefetched === undefined ? await read(shared, key) : await decode(key, prefetched);
   } catch (error) {
     settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, 'redis-error', messageOf(error));
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
     if (pendingReason(stored, shared.hub.pending.scope) === undefined) local.set(key, stored);
     settle(stored);
     return serve(stored, 'HIT');
-  }
-  if (req.method === 'HEAD') {
-    settle(null);
-    return passThrough(res, next);
   }
   if (stored && (state === 'revalidate' || state === 'if-error')) ctx.stale = stored;
   if (!config.singleFlight) return fill(ctx, shared, undefined);
@@ -149,7 +143,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, 'redis-error', messageOf(error));
   }
   if (lock) {
     // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.
@@ -171,10 +165,4 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   debug('gave up waiting for another instance to fill %s', key);
   return fill(ctx, shared, undefined);
-}
-
-function passThrough(res: Response, next: NextFunction): void {
-  res.setHeader('X-Cache', 'MISS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
-  next();
 }

@@ -8,7 +8,7 @@ import { lockKeyOf } from './key';
 import { acquireLock, type FillLock } from './lock';
 import { lockTtlMs, waitForRemote, within } from './lookup';
 import { pendingReason } from './pending';
-import { sendCached } from './serve';
+import { type Downstream, sendCached } from './serve';
 import { startFill } from './store';
 
 /**
@@ -17,19 +17,19 @@ import { startFill } from './store';
  * instances, share one handler run (the in-process flight, then the Redis fill lock), so no client
  * header can make the handler run more than once at a time per key.
  */
-export async function refresh(shared: Shared, ctx: RequestContext, perUser: boolean): Promise<void> {
+export async function refresh(shared: Shared, ctx: RequestContext, downstream: Downstream): Promise<void> {
   const { config, flights, refreshes } = shared;
   const { req, res, next, key } = ctx;
   const arrival = Date.now();
   const serve = (entry: CachedResponse): void => {
     const pending = pendingReason(entry, shared.hub.pending.scope);
     if (pending !== undefined) {
-      bypass(res, next, pending);
+      bypass(res, next, 'invalidation-pending', pending);
       return;
     }
     debug('refresh %s: served the entry another refresher just filled', key);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'hit' });
-    sendCached(req, res, entry, 'HIT', perUser);
+    sendCached(req, res, entry, 'HIT', downstream);
   };
   const current = (entry: CachedResponse | null): entry is CachedResponse =>
     entry !== null && entry.storedAt >= arrival && usability(entry, ctx) === 'fresh';
@@ -57,7 +57,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     ctx.settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, 'redis-error', messageOf(error));
   }
   if (lock) return fill(ctx, shared, lock);
   // Another instance is running the handler for the key: use what it stores (if it is newer than us).

@@ -18,6 +18,7 @@ import {
 } from './generations';
 import { INDEX_ADD, STORE_COMMIT } from './index-scripts';
 import { pendingReason } from './pending';
+import type { ResponseCacheReason } from './reasons';
 
 /** What a fill learns before its handler runs: the response's tags and the generations of its targets. */
 export interface FillStart {
@@ -82,13 +83,13 @@ export async function store(
 ): Promise<void> {
   const { backend } = shared.config;
   const pendingKey = `${key}.fill.${randomBytes(6).toString('base64url')}`;
-  const skip = (reason: string): void => {
+  const skip = (reason: ResponseCacheReason): void => {
     shared.local.delete(key);
     debug('not stored %s: %s', key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
   };
   try {
-    if (Date.now() - generations.at > MAX_FILL_MS) return skip(`the handler ran longer than ${MAX_FILL_MS} ms`);
+    if (Date.now() - generations.at > MAX_FILL_MS) return skip('slow-handler');
     const encoded = await encodeEntry(entry, shared.config.compressAbove);
     const ttlMs = storageMs(entry);
     await backend.set(pendingKey, encoded, ttlMs);
@@ -112,7 +113,7 @@ export async function store(
         1;
     if (!committed) {
       if (!unchanged) await backend.del(pendingKey);
-      return skip('invalidated while the handler ran (generation changed)');
+      return skip('invalidated');
     }
     // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
     // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
@@ -133,9 +134,8 @@ export async function store(
     });
   } catch (error) {
     shared.local.delete(key);
-    const reason = `could not store: ${messageOf(error)}`;
-    debug('not stored %s: %s', key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    debug('not stored %s: could not store: %s', key, messageOf(error));
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: 'redis-error' });
     backend.del(pendingKey).catch(() => undefined);
   }
 }
