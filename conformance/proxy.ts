@@ -17,30 +17,50 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/** Names a message's Connection header lists (RFC 9110 §7.6.1): hop-by-hop too. */
+function listedInConnection(rawHeaders: readonly string[]): Set<string> {
+  const listed = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() !== 'connection') continue;
+    for (const name of (rawHeaders[i + 1] as string).split(',')) listed.add(name.trim().toLowerCase());
+  }
+  return listed;
+}
+
 /** Relays a request to the origin and its response back, headers as sent (repeated ones kept apart). */
 function relay(origin: URL, req: Request, res: Response): void {
   const headers: Record<string, string | string[]> = {};
+  const listed = listedInConnection(req.rawHeaders);
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !listed.has(name)) headers[name] = value;
   }
+  const chunks: Buffer[] = [];
+  let answered = false;
   const upstream = http.request(
-    { host: origin.hostname, port: origin.port, method: req.method, path: req.originalUrl, headers },
+    { host: origin.hostname, port: origin.port, method: req.method, path: req.originalUrl, headers, agent: false },
     (answer: IncomingMessage) => {
+      answered = true;
       res.status(answer.statusCode ?? 502);
+      const dropped = listedInConnection(answer.rawHeaders);
       const grouped = new Map<string, string[]>();
       for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) {
         const name = (answer.rawHeaders[i] as string).toLowerCase();
-        if (HOP_BY_HOP.has(name) || name === 'content-length') continue;
+        if (HOP_BY_HOP.has(name) || dropped.has(name) || name === 'content-length') continue;
         grouped.set(name, [...(grouped.get(name) ?? []), answer.rawHeaders[i + 1] as string]);
       }
       for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
-      const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
       answer.on('end', () => res.end(Buffer.concat(chunks)));
     },
   );
+  // Interim responses (103 Early Hints) go through as they come; they are never part of what is cached.
+  upstream.on('information', (info) => {
+    if (info.statusCode === 103 && !res.headersSent) res.writeEarlyHints(info.headers as Record<string, string>);
+  });
   upstream.on('error', () => {
-    if (!res.headersSent) res.status(502).end('origin failed');
+    // An origin that sent more body than its Content-Length: what it announced has arrived.
+    if (answered) res.end(Buffer.concat(chunks));
+    else if (!res.headersSent) res.status(502).end('origin failed');
   });
   req.pipe(upstream);
 }
@@ -51,7 +71,6 @@ export async function startProxy(
   options: ResponseCacheOptions,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const app = express();
-  app.set('etag', false);
   app.disable('x-powered-by');
   app.use(responseCache(options));
   app.use((req, res) => relay(origin, req, res));

@@ -20,7 +20,7 @@ const floorArgs = process.argv.find((arg) => arg.startsWith('--floor='))?.slice(
 
 /** The proxy configurations under test. */
 const MODES: Record<string, Omit<ResponseCacheOptions, 'redis'>> = {
-  ttl: { ttl: '1h', statuses: [200, 203, 204, 300, 301, 404, 410], localTtl: 0 },
+  ttl: { ttl: '1d', statuses: [200, 203, 204, 300, 301, 404, 410], localTtl: 0 },
   response: { ttl: 'response', localTtl: 0 },
 };
 

@@ -2,7 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
-import { type CachedResponse, currentAgeMs } from './entry';
+import { type CachedResponse, currentAgeMs, hasValidators } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
@@ -39,7 +39,7 @@ export interface RequestContext {
   key: string;
   user: string | undefined;
   policy: Extract<RequestPolicy, { bypass: false }>;
-  /** An expired entry still usable if the handler fails (stale-if-error). */
+  /** An expired entry: usable if the handler fails (stale-if-error), or renewed by the handler's 304. */
   stale: CachedResponse | undefined;
   /** The hub's invalidation counter when the lookup started (stale-set race check). */
   seq: number;
@@ -51,8 +51,12 @@ export interface RequestContext {
   settle(entry: CachedResponse | null): void;
 }
 
-/** How usable an entry is for a request right now. */
-export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'unusable';
+/**
+ * How usable an entry is for a request right now: fresh; stale but servable while one request
+ * refreshes it (stale-while-revalidate) or if the handler fails (stale-if-error); stale with
+ * validators (a conditional request to the handler may renew it); or not at all.
+ */
+export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'validatable' | 'unusable';
 
 /** Classifies an entry by age (RFC 9111 §4.2, RFC 5861) and by the request's Vary header values. */
 export function usability(
@@ -68,7 +72,7 @@ export function usability(
   if (age < entry.freshMs) return 'fresh';
   if (age < entry.freshMs + entry.swrMs) return 'revalidate';
   if (age < entry.freshMs + entry.sieMs) return 'if-error';
-  return 'unusable';
+  return hasValidators(entry) ? 'validatable' : 'unusable';
 }
 
 /** Marks the response as not using the cache and hands over to the route; `detail` goes to the DEBUG line only. */

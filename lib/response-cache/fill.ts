@@ -5,13 +5,22 @@ import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
 import type { ResponseCacheReason } from './reasons';
+import { conditionalHeadersFor, updateFrom304 } from './revalidate';
 import { finalHeadSkipReason, storability } from './rules';
-import { cacheControlFor, downstreamOf, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
+import {
+  cacheControlFor,
+  downstreamOf,
+  isNotModified,
+  listedInConnection,
+  NOT_STORED_HEADERS,
+  sendCached,
+  toNotModified,
+} from './serve';
 import { startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -28,10 +37,14 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
   const restoreRequest = hideConditionalHeaders(req);
+  // A stale entry with the handler's own validators: ask the handler whether it changed (RFC 9111 §4.3.1).
+  const validators = ctx.stale === undefined ? undefined : conditionalHeadersFor(ctx.stale);
+  Object.assign(req.headers, validators);
   // A HEAD miss runs the route as a GET (as nginx does): the entry it stores serves both, with one ETag.
   const head = req.method === 'HEAD';
   if (head) req.method = 'GET';
   const restoreConditional = (): void => {
+    for (const name of Object.keys(validators ?? {})) delete req.headers[name];
     restoreRequest();
     if (head) req.method = 'HEAD';
   };
@@ -42,7 +55,14 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
     (body) => {
       restoreConditional();
       try {
-        finish(ctx, shared, capture, body, { conditional, preset, requestedAt }, lock);
+        finish(
+          ctx,
+          shared,
+          capture,
+          body,
+          { conditional, preset, requestedAt, validated: validators !== undefined },
+          lock,
+        );
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -96,6 +116,8 @@ interface Before {
   preset: ReadonlyMap<string, string>;
   /** When the handler started (RFC 9111 §4.2.3 request_time). */
   requestedAt: number;
+  /** Whether the handler was sent the stale entry's validators. */
+  validated: boolean;
 }
 
 /** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
@@ -104,13 +126,29 @@ function finish(
   shared: Shared,
   capture: ResponseCapture,
   body: Buffer,
-  { conditional, preset, requestedAt }: Before,
+  { conditional, preset, requestedAt, validated }: Before,
   lock: FillLock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
   const downstream = downstreamOf(config, ctx.user);
-  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined) {
+  const stale = ctx.stale !== undefined && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined;
+  if (stale && validated && res.statusCode === 304 && ctx.stale) {
+    // The handler says the stale entry is still good: serve it with the 304's headers, and store it renewed.
+    const { entry, skip } = updateFrom304(ctx.stale, res.getHeaders(), config, requestedAt);
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    capture.detach();
+    debug('revalidated %s', ctx.key);
+    sendCached(req, res, entry, 'REVALIDATED', downstream);
+    if (skip !== undefined) {
+      debug('not stored %s: %s', ctx.key, skip);
+      emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: skip });
+      done(ctx, shared, null, lock);
+    } else storeAfterAnswer(ctx, shared, entry, lock);
+    return;
+  }
+  const ageMs = ctx.stale === undefined ? 0 : currentAgeMs(ctx.stale, Date.now());
+  if (res.statusCode >= 500 && stale && ctx.stale && ageMs < ctx.stale.freshMs + ctx.stale.sieMs) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
@@ -121,7 +159,7 @@ function finish(
     return;
   }
   const success = res.statusCode >= 200 && res.statusCode < 300;
-  if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
+  const ownEtag = !(success && res.statusCode !== 204) || setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
   const storable = storability(req, res, body, vary, config, ctx.user, requestedAt);
   let reason: ResponseCacheReason | undefined = typeof storable === 'string' ? storable : undefined;
@@ -144,9 +182,10 @@ function finish(
     if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
     const ownCacheControl = res.getHeader('cache-control') !== undefined;
     const headers: CachedResponse['headers'] = [];
+    const hopByHop = listedInConnection(res.getHeader('connection'));
     for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
-        continue;
+      if (value === undefined || NOT_STORED_HEADERS.has(name) || hopByHop.has(name)) continue;
+      if (name === 'cache-control' && !ownCacheControl) continue;
       if (name !== 'date' && preset.get(name) === JSON.stringify(value)) continue;
       headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
@@ -157,14 +196,15 @@ function finish(
       headers,
       body,
       etag: String(res.getHeader('etag') ?? etag(body)),
+      ownEtag: ownEtag && res.getHeader('etag') !== undefined,
       ownCacheControl,
       vary,
       varyValues,
       storedAt,
       ageMs: storable.ageMs,
       freshMs: storable.lifetimeMs,
-      swrMs: storable.mustRevalidate ? 0 : config.staleWhileRevalidateMs,
-      sieMs: storable.mustRevalidate ? 0 : config.staleIfErrorMs,
+      swrMs: storable.mustRevalidate ? 0 : (storable.staleWhileRevalidateMs ?? config.staleWhileRevalidateMs),
+      sieMs: storable.mustRevalidate ? 0 : (storable.staleIfErrorMs ?? config.staleIfErrorMs),
       ...identity,
     };
     const remainingMs = storable.lifetimeMs - storable.ageMs;
@@ -202,9 +242,18 @@ function finish(
     done(ctx, shared, null, lock);
     return;
   }
+  storeAfterAnswer(ctx, shared, entry, lock);
+}
+
+/** Settles the flight with the entry and stores it; the L1 gets it only once Redis committed it (store.ts). */
+function storeAfterAnswer(
+  ctx: RequestContext,
+  shared: Shared,
+  entry: CachedResponse,
+  lock: FillLock | undefined,
+): void {
   done(ctx, shared, entry, lock);
-  const key = entryKey(ctx.base, req, vary);
-  // The L1 gets the entry only once Redis committed it (store.ts): a refused store is never served from here.
+  const key = entryKey(ctx.base, ctx.req, entry.vary);
   const storing = (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
@@ -217,13 +266,18 @@ function finish(
   shared.storing.set(key, storing);
 }
 
-/** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
-function setStrongEtag(req: Request, res: Response, body: Buffer): void {
+/**
+ * Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body;
+ * returns true when the ETag is the handler's own (kept as it is).
+ */
+function setStrongEtag(req: Request, res: Response, body: Buffer): boolean {
   const current = res.getHeader('etag');
   const expressEtag = req.app?.get('etag fn') as ((body: Buffer, encoding?: string) => string) | undefined;
   if (current === undefined || (typeof expressEtag === 'function' && current === expressEtag(body))) {
     res.setHeader('ETag', etag(body));
+    return false;
   }
+  return true;
 }
 
 /** Settles the flight; without an entry to store, the lock is released at once. */

@@ -133,7 +133,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     settle(stored);
     return serve(stored, 'HIT');
   }
-  if (stored && (state === 'revalidate' || state === 'if-error')) ctx.stale = stored;
+  if (stored && (state === 'revalidate' || state === 'if-error' || state === 'validatable')) ctx.stale = stored;
   if (!config.singleFlight) return fill(ctx, shared, undefined);
 
   const lockKey = lockKeyOf(key);

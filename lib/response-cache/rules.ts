@@ -75,7 +75,10 @@ function neverStored(status: number): boolean {
 export interface Storable {
   lifetimeMs: number;
   ageMs: number;
-  /** `must-revalidate`, `proxy-revalidate`, `s-maxage` or `no-cache`: never served stale (§4.2.4). */
+  /** How long it may be served stale, from the response's own directives (RFC 5861), or undefined. */
+  staleWhileRevalidateMs: number | undefined;
+  staleIfErrorMs: number | undefined;
+  /** `must-revalidate`, `proxy-revalidate` or `s-maxage`: never served stale (RFC 9111 §4.2.4, §5.2.2). */
   mustRevalidate: boolean;
 }
 
@@ -120,7 +123,13 @@ export function storability(
     return 'unkeyed-header';
   }
   const mustRevalidate = ['must-revalidate', 'proxy-revalidate', 's-maxage'].some((name) => directives.has(name));
-  return { lifetimeMs, ageMs: freshness.ageMs, mustRevalidate };
+  return {
+    lifetimeMs,
+    ageMs: freshness.ageMs,
+    staleWhileRevalidateMs: secondsDirective(directives, 'stale-while-revalidate') ?? undefined,
+    staleIfErrorMs: secondsDirective(directives, 'stale-if-error') ?? undefined,
+    mustRevalidate,
+  };
 }
 
 /**

@@ -22,6 +22,17 @@ export const NOT_STORED_HEADERS = new Set([
   'content-length',
 ]);
 
+/** Header names a Connection header lists (RFC 9110 §7.6.1): per-connection, so never stored (RFC 9111 §3.1). */
+export function listedInConnection(value: string | number | readonly string[] | undefined): Set<string> {
+  const text = Array.isArray(value) ? value.join(',') : String(value ?? '');
+  return new Set(
+    text
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
+  );
+}
+
 /** True when a conditional request is satisfied by a 2xx response with these validators. */
 export function isNotModified(
   requestHeaders: IncomingHttpHeaders,
@@ -80,7 +91,7 @@ export function sendCached(
   req: Request,
   res: Response,
   entry: CachedResponse,
-  state: 'HIT' | 'STALE',
+  state: 'HIT' | 'STALE' | 'REVALIDATED',
   downstream: Downstream,
   now = Date.now(),
 ): void {
