@@ -23,7 +23,7 @@ export async function connectRedis(env: NodeJS.ProcessEnv, waitMs = 2000): Promi
   if (redis.status !== 'ready' && !(await readyWithin(redis, waitMs))) {
     redis.disconnect();
     warnOnce(
-      'MEMORY_MODE',
+      'W_MEMORY_MODE',
       `no Redis answered at ${describeTarget(env)} within ${waitMs} ms; running in memory mode (caches, limits and sessions live in this process only)`,
     );
     return undefined;

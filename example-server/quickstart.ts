@@ -2,6 +2,13 @@
 import express from 'express';
 import { aiCache, createRedis, queryCache, rateLimit, responseCache, sessions } from '../lib';
 
+// Types req.session.user (needs @types/express-session, as any express-session app in TypeScript).
+declare module 'express-session' {
+  interface SessionData {
+    user?: { id: number; name: string };
+  }
+}
+
 // One ioredis client for every middleware: REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_NAME, or
 // REDIS_CLUSTER_NODES. With none of them set it is undefined: everything runs in memory (one warning line).
 const redis = createRedis.fromEnv();
@@ -23,10 +30,17 @@ app.post('/login', async (req, res) => {
   await sessions.login(req, user);
   res.json({ user });
 });
+app.get('/me', (req, res) => {
+  const user = req.session?.user; // typed by the SessionData declaration above
+  if (user === undefined) res.status(401).json({ title: 'Unauthorized' });
+  else res.json({ user });
+});
 
-// Query results cached under db:{recipes}:<hash>; responses under api:{/recipes/:id}:<hash> with ETag and 304.
+// Query results cached under db:{recipes}:<hash>. Responses cached under api:{/recipes/%3Aid}:<hash>, with
+// ETag and 304. A recipe reads the same for everyone, so ignoreCookies: true lets logged-in users (whose
+// requests carry the session cookie) share the entry; without it a request with a cookie is not cached.
 const queries = queryCache({ redis, ttl: '10m' });
-app.get('/recipes/:id', responseCache({ redis, ttl: '5m' }), async (req, res) => {
+app.get('/recipes/:id', responseCache({ redis, ttl: '5m', ignoreCookies: true }), async (req, res) => {
   const id = Number(req.params.id);
   const recipe = await queries.get(
     { tables: ['recipes'], sql: 'SELECT * FROM recipes WHERE id = ?', params: [id] },

@@ -10,6 +10,6 @@ export const errors = {
   ...foundationErrors,
   ...sessionErrors,
   ...aiCacheErrors,
-  E_QUERY_INVALIDATION: QueryInvalidationError,
+  E_QUERY_CACHE_INVALIDATION: QueryInvalidationError,
   E_RESPONSE_CACHE_INVALIDATION: ResponseInvalidationError,
 } as const;

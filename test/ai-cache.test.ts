@@ -299,7 +299,9 @@ describe('aiCache()', () => {
       );
       try {
         expect(await suggest('q')).to.deep.equal({ ok: false });
-        await waitFor(() => capture.events.some((e) => e.reason === 'should-cache'), { what: 'the skip' });
+        await waitFor(() => capture.events.some((e) => e.outcome === 'skip' && e.reason === 'should-cache'), {
+          what: 'the skip',
+        });
         expect(await suggest('q')).to.deep.equal({ ok: true });
         await storedEntry(shared.client, suggest.keyFor('q'));
         expect(await suggest('q')).to.deep.equal({ ok: true });
@@ -325,7 +327,7 @@ describe('aiCache()', () => {
         (e: unknown) => e as CachedFailureError,
       );
       expect(error).to.be.instanceOf(CachedFailureError);
-      expect(error.code).to.equal('E_AI_CACHED_FAILURE');
+      expect(error.code).to.equal('E_AI_CACHE_CACHED_FAILURE');
       expect(error.originalCode).to.equal('rate_limit');
       expect(error.message).to.match(/^rate limited by the provider \(cached failure/);
       expect(inferences).to.equal(1);

@@ -133,7 +133,7 @@ describe('example server process (npm start)', function () {
       expect(await health.json()).to.deep.equal({ redis: 'memory' });
       const lines = running.stderr.split('\n').filter((line) => line.trim() !== '');
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/MEMORY_MODE: no Redis answered at redis:\/\/127\.0\.0\.1:\d+ .*memory mode/);
+      expect(lines[0]).to.match(/W_MEMORY_MODE: no Redis answered at redis:\/\/127\.0\.0\.1:\d+ .*memory mode/);
 
       running.signal('SIGINT');
       expect(await running.exited).to.equal(0);

@@ -53,7 +53,7 @@ describe('queryCache() against Redis at scale and under failure', () => {
       await redis.stop();
     });
 
-    it('should run the loader, report bypass and reject invalidate() with E_QUERY_INVALIDATION', async () => {
+    it('should run the loader, report bypass and reject invalidate() with E_QUERY_CACHE_INVALIDATION', async () => {
       const recipes = uniqueTable('recipes');
       const loader = countingLoader((call) => call);
       await q.get(queryOf([recipes]), loader);
@@ -72,7 +72,7 @@ describe('queryCache() against Redis at scale and under failure', () => {
 
       const error = await rejection(q.invalidate(recipes));
       expect(error).to.be.instanceOf(QueryInvalidationError);
-      expect(error).to.include({ code: 'E_QUERY_INVALIDATION' });
+      expect(error).to.include({ code: 'E_QUERY_CACHE_INVALIDATION' });
       expect(q.pendingInvalidations()).to.deep.equal([recipes]);
       expect(await q.write(recipes, () => 'written')).to.equal('written');
 
@@ -99,12 +99,12 @@ describe('queryCache() against Redis at scale and under failure', () => {
         }
         expect(q.pendingInvalidations().sort()).to.deep.equal([recipes, ratings].sort());
         expect(lines).to.have.length(1);
-        expect(lines[0]).to.match(/QUERY_CACHE_INVALIDATION_PENDING: .*recipes/);
+        expect(lines[0]).to.match(/W_QUERY_CACHE_INVALIDATION_PENDING: .*recipes/);
 
         await redis.node.restart();
         await waitFor(() => q.pendingInvalidations().length === 0, { what: 'the invalidation retries to succeed' });
         expect(lines).to.have.length(2);
-        expect(lines[1]).to.match(/QUERY_CACHE_INVALIDATION_RECOVERED: /);
+        expect(lines[1]).to.match(/W_QUERY_CACHE_INVALIDATION_RECOVERED: /);
       } finally {
         console.warn = warn;
         if (!redis.node.isRunning) await redis.node.restart();
@@ -122,7 +122,7 @@ describe('queryCache() against Redis at scale and under failure', () => {
 
         redis.node.freeze();
         try {
-          expect(await rejection(q.invalidate(recipes))).to.include({ code: 'E_QUERY_INVALIDATION' });
+          expect(await rejection(q.invalidate(recipes))).to.include({ code: 'E_QUERY_CACHE_INVALIDATION' });
         } finally {
           redis.node.resume();
         }

@@ -250,7 +250,7 @@ describe('queryCache()', () => {
         console.warn = warn;
       }
       expect(warnings).to.have.length(1);
-      expect(warnings[0]).to.match(/QUERY_CACHE_CORRUPT/);
+      expect(warnings[0]).to.match(/W_QUERY_CACHE_CORRUPT/);
       expect(await q.get(queryOf([recipes]), loader)).to.equal(2);
     });
 

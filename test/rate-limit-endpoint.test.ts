@@ -27,7 +27,7 @@ async function warnings(run: () => Promise<void>): Promise<string[]> {
   } finally {
     console.warn = original;
   }
-  return lines.filter((line) => line.includes('RATE_LIMIT_ENDPOINT'));
+  return lines.filter((line) => line.includes('W_RATE_LIMIT_ENDPOINT'));
 }
 
 async function endpointOf(app: Express, path: string, status = 200): Promise<string> {

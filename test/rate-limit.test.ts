@@ -361,7 +361,7 @@ describe('rateLimit()', () => {
           const { app, handled } = createApp(rateLimit({ redis, name, windows: { '1m': 1 } }), { trustProxy: true });
           for (let i = 0; i < 3; i++) await request(app).get('/r/1').set('X-Forwarded-For', `203.0.113.${i}`);
           expect(handled.count).to.equal(3);
-          expect(warnings.filter((line) => line.includes('RATE_LIMIT_TRUST_PROXY'))).to.have.length(1);
+          expect(warnings.filter((line) => line.includes('W_RATE_LIMIT_TRUST_PROXY'))).to.have.length(1);
         } finally {
           console.warn = original;
         }

@@ -88,25 +88,31 @@ describe('README quick start', function () {
       await quick.redis?.quit();
     });
 
-    it('should log in, cache a recipe response and call the model once for one question', async () => {
+    it('should log in, serve a cached recipe to anonymous and logged-in users and call the model once', async () => {
       const login = await fetch(`${base}/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'ada' }),
       });
       expect(login.status).to.equal(200);
-      expect(login.headers.get('set-cookie')).to.match(/^sid=/);
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      expect(cookie).to.match(/^sid=/);
+      expect(await (await fetch(`${base}/me`, { headers: { cookie } })).json()).to.deep.equal({
+        user: { id: 42, name: 'ada' },
+      });
 
       const miss = await fetch(`${base}/recipes/1`);
       expect(miss.headers.get('x-cache')).to.equal('MISS');
       expect(await miss.json()).to.deep.equal({ recipe: { id: 1, title: 'Spaghetti Carbonara' } });
       expect((await fetch(`${base}/recipes/1`)).headers.get('x-cache')).to.equal('HIT');
+      // ignoreCookies: the logged-in user, who sends the session cookie, is served the shared entry.
+      expect((await fetch(`${base}/recipes/1`, { headers: { cookie } })).headers.get('x-cache')).to.equal('HIT');
       expect((await fetch(`${base}/recipes/2`)).status).to.equal(404);
 
       const ask = () =>
         fetch(`${base}/ai/suggest`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', cookie },
           body: JSON.stringify({ ingredients: ['egg', 'rice'] }),
         });
       expect(await (await ask()).json()).to.deep.equal({ ideas: ['egg & rice stew'] });
@@ -114,6 +120,12 @@ describe('README quick start', function () {
       expect(await dbClient.keys('ai:chef-1:*')).to.have.length(1);
       expect(await dbClient.keys('session:*')).to.have.length(1);
       expect((await dbClient.keys('db:{recipes}:*')).length).to.be.greaterThan(0);
+      // The keys as the README's notes show them: user-controlled parts percent-encoded.
+      expect(await dbClient.keys('api:{/recipes/%3Aid}:*')).to.include.members(['api:{/recipes/%3Aid}:idx']);
+      expect(await dbClient.keys('api:{%23path%3A/recipes/1}:*')).to.include.members([
+        'api:{%23path%3A/recipes/1}:idx',
+      ]);
+      expect(await dbClient.keys('rate:*')).to.include.members(['rate:{u42|global}:1m', 'rate:{u42|/ai/suggest}:1m']);
     });
   });
 });

@@ -68,7 +68,7 @@ describe('sessions()', () => {
         mount({ secret: [SECRET, 'also-short'] }).close();
       });
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/SESSION_SECRET_SHORT: a session secret is shorter than 32 characters/);
+      expect(lines[0]).to.match(/W_SESSION_SECRET_SHORT: a session secret is shorter than 32 characters/);
     });
   });
 
@@ -339,7 +339,7 @@ describe('sessions()', () => {
       );
       await waitFor(() => lines.length > 0, { what: 'the warning' });
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/E_SESSION_TOO_LARGE/);
+      expect(lines[0]).to.match(/W_SESSION_TOO_LARGE/);
       expect(await redis.get(keyOf(cookie))).to.equal(before);
     });
   });
@@ -368,7 +368,7 @@ describe('sessions()', () => {
         const { result, lines } = await captureWarnings(() => request(app).get('/me').set('Cookie', cookie));
         expect(result.status).to.equal(401);
         expect(lines).to.have.length(1);
-        expect(lines[0]).to.match(new RegExp(`SESSION_CORRUPT: stored session ${key} .*; starting a fresh session`));
+        expect(lines[0]).to.match(new RegExp(`W_SESSION_CORRUPT: stored session ${key} .*; starting a fresh session`));
         expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
         expect((Object.prototype as Record<string, unknown>).polluted).to.equal(undefined);
         await waitFor(async () => (await redis.exists(key)) === 0, { what: 'the corrupt key to be deleted' });
@@ -388,7 +388,7 @@ describe('sessions()', () => {
       const { result, lines } = await captureWarnings(() => request(app).get('/me').set('Cookie', cookie));
       expect(result.status).to.equal(401);
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/SESSION_CORRUPT: stored session session:\S+ is not a string \(WRONGTYPE\)/);
+      expect(lines[0]).to.match(/W_SESSION_CORRUPT: stored session session:\S+ is not a string \(WRONGTYPE\)/);
       await waitFor(async () => (await redis.exists(key)) === 0, { what: 'the bad key to be deleted' });
     });
   });
@@ -468,7 +468,7 @@ describe('sessions()', () => {
         return createApp(first);
       });
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/MEMORY_MODE/);
+      expect(lines[0]).to.match(/W_MEMORY_MODE/);
       const cookie = await loginWith(app, 'mem');
       const me = await request(app).get('/me').set('Cookie', cookie).expect(200);
       expect(me.body).to.deep.equal({ user: { name: 'mem' } });

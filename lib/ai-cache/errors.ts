@@ -14,7 +14,7 @@ export class AiCacheValueError extends RedisMiddlewareError {
  * not run again. `originalName`, `originalCode` and the message are those of the first failure.
  */
 export class CachedFailureError extends RedisMiddlewareError {
-  static readonly code = 'E_AI_CACHED_FAILURE';
+  static readonly code = 'E_AI_CACHE_CACHED_FAILURE';
   readonly originalName: string;
   readonly originalCode: string | undefined;
   constructor(details: { name: string; message: string; code?: string }, key?: string) {
@@ -30,7 +30,7 @@ export class CachedFailureError extends RedisMiddlewareError {
  * than a silently truncated stream.
  */
 export class AiStreamIdleError extends RedisMiddlewareError {
-  static readonly code = 'E_AI_STREAM_IDLE';
+  static readonly code = 'E_AI_CACHE_STREAM_IDLE';
   constructor(idleMs: number, key?: string) {
     super(
       AiStreamIdleError.code,
@@ -43,6 +43,6 @@ export class AiStreamIdleError extends RedisMiddlewareError {
 /** Every coded error class of aiCache, by code. */
 export const aiCacheErrors = {
   E_AI_CACHE_VALUE: AiCacheValueError,
-  E_AI_CACHED_FAILURE: CachedFailureError,
-  E_AI_STREAM_IDLE: AiStreamIdleError,
+  E_AI_CACHE_CACHED_FAILURE: CachedFailureError,
+  E_AI_CACHE_STREAM_IDLE: AiStreamIdleError,
 } as const;

@@ -1,12 +1,13 @@
 // Coded error classes shared by every middleware; `errors` maps each code to its class.
+import type { ErrorCode } from './codes';
 
 /** Base class: every error this package raises is an `Error` with a stable `code`. */
 export class RedisMiddlewareError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** The Redis key, option or operation involved, when there is one. */
   readonly key: string | undefined;
 
-  constructor(code: string, message: string, options: { key?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { key?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

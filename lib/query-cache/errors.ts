@@ -6,7 +6,7 @@ import { messageOf, RedisMiddlewareError } from '../common/errors';
  * stopped reading those tables from the cache and retries the invalidation in the background.
  */
 export class QueryInvalidationError extends RedisMiddlewareError {
-  static readonly code = 'E_QUERY_INVALIDATION';
+  static readonly code = 'E_QUERY_CACHE_INVALIDATION';
   /** Tables whose invalidation is still pending. */
   readonly tables: readonly string[];
 

@@ -119,7 +119,7 @@ export class Invalidator {
       const seconds = ((Date.now() - this.outageStartedAt) / 1000).toFixed(1);
       this.outageStartedAt = undefined;
       warn(
-        'QUERY_CACHE_INVALIDATION_RECOVERED',
+        'W_QUERY_CACHE_INVALIDATION_RECOVERED',
         `every pending invalidation reached Redis after ${seconds} s; cache reads resume for those tables`,
       );
     }
@@ -131,7 +131,7 @@ export class Invalidator {
     if (this.retries.size === 0 && this.outageStartedAt === undefined) {
       this.outageStartedAt = Date.now();
       warn(
-        'QUERY_CACHE_INVALIDATION_PENDING',
+        'W_QUERY_CACHE_INVALIDATION_PENDING',
         `could not invalidate ${JSON.stringify(table)} in Redis (${messageOf(cause)}); this process bypasses the cache ` +
           'for every table whose invalidation is pending and retries in the background (one line when all have reached Redis; ' +
           'DEBUG=redis-middleware:query-cache names each table)',

@@ -67,7 +67,7 @@ export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
   const defaultTtlMs = Math.min(maxTtlMs, Math.max(minTtlMs, requestedTtlMs));
   if (defaultTtlMs !== requestedTtlMs) {
     warnOnce(
-      'QUERY_CACHE_TTL_CLAMPED',
+      'W_QUERY_CACHE_TTL_CLAMPED',
       `queryCache ttl ${formatDuration(requestedTtlMs)} is outside minTtl…maxTtl (${formatDuration(minTtlMs)}…${formatDuration(maxTtlMs)}); using ${formatDuration(defaultTtlMs)}. List the table in the tables option, or set minTtl/maxTtl, to use another TTL.`,
     );
   }
@@ -85,7 +85,7 @@ export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
     }
   }
   const maxEntryBytes = parseInteger(options.maxEntryBytes, 'maxEntryBytes', 1024 * 1024, 1);
-  const backend = resolveBackend(options);
+  const backend = resolveBackend(options, 'query-cache');
   const generationTtlMs = 2 * Math.max(maxTtlMs, defaultTtlMs, ...tableTtls.values());
   return { backend, defaultTtlMs, tableTtls, maxEntryBytes, generationTtlMs };
 }

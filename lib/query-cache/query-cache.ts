@@ -2,6 +2,7 @@
 import { messageOf } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
 import { debugFor, warn } from '../common/log';
+import { redisFailureReason, type SkipReason } from '../common/reasons';
 import { buildEntry, generationKey, generationsOf, payloadOffset } from './entry';
 import { QueryInvalidationError } from './errors';
 import { Invalidator } from './invalidation';
@@ -89,7 +90,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
         if (hasEventListeners()) emitEvent({ kind: 'cache', cache: 'db', outcome: 'hit' });
         return value;
       } catch (error) {
-        warn('QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
+        warn('W_QUERY_CACHE_CORRUPT', `unreadable entry ${key} treated as a miss: ${messageOf(error)}`);
         generations = generationsOf(state.entry, tables.length);
       }
     }
@@ -125,9 +126,9 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
   /** Stores a loaded result unless an invalidation happened since the load started. Never throws. */
   async function store(query: NormalizedQuery, value: unknown, generations: string[], epochs: number[]) {
     const { tables, key } = query;
-    const skip = (reason: string) => {
-      debug('not stored %s: %s', key, reason);
-      emitEvent({ kind: 'cache', cache: 'db', outcome: 'skip', reason });
+    const skip = (reason: SkipReason, detail?: string) => {
+      debug('not stored %s: %s', key, detail === undefined ? reason : `${reason} (${detail})`);
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'skip', reason, ...(detail === undefined ? {} : { detail }) });
     };
     if (tables.some((table) => invalidator.isPending(table)) || !sameList(epochs, epochsOf(tables))) {
       return skip('invalidated');
@@ -136,7 +137,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     try {
       payload = serialize(value);
     } catch (error) {
-      if (error instanceof UnserializableError) return skip(`unserializable: ${error.message}`);
+      if (error instanceof UnserializableError) return skip('unserializable', error.message);
       throw error;
     }
     const entry = buildEntry(generations, payload);
@@ -159,7 +160,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
       if (stored !== 1) return skip('invalidated');
       emitEvent({ kind: 'cache', cache: 'db', outcome: 'store', rawBytes: bytes, storedBytes: bytes });
     } catch (error) {
-      skip(`redis: ${messageOf(error)}`);
+      skip(redisFailureReason(error), messageOf(error));
     }
   }
 

@@ -16,7 +16,7 @@ function warnUnresolved(route: object, fallback: string, reason: string): void {
   if (warned.has(route)) return;
   warned.add(route);
   warn(
-    'RATE_LIMIT_ENDPOINT',
+    'W_RATE_LIMIT_ENDPOINT',
     `rateLimit: cannot tell the route pattern in front of route '${fallback.slice(UNRESOLVED_PREFIX.length)}': ${reason}; its requests are counted under '${fallback}', shared by every mount of that route path. Pass the name option to count it under a name of your own.`,
   );
 }

@@ -123,7 +123,7 @@ export function setLimitHeaders(
     const previous = appendList(res, 'RateLimit-Policy', policy.header);
     if (previous?.includes(`${policy.names[0]};`)) {
       warnOnce(
-        'RATE_LIMIT_POLICY_NAME',
+        'W_RATE_LIMIT_POLICY_NAME',
         `rateLimit: two limiters on one request both name their policy ${policy.names[0]} (same name or endpoint and window); give each its own name option`,
       );
     }

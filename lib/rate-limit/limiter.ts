@@ -140,7 +140,7 @@ export class Limiter {
     if (now - this.lastWarning >= WARN_INTERVAL_MS) {
       this.lastWarning = now;
       warn(
-        'RATE_LIMIT_REDIS_ERROR',
+        'W_RATE_LIMIT_REDIS_ERROR',
         `rateLimit ${label}: Redis failed (${messageOf(error)}); policy '${onRedisError}'`,
       );
     }

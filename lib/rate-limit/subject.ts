@@ -88,7 +88,7 @@ export class SubjectResolver {
     this.checkedTrustProxy = true;
     if (req.app?.get('trust proxy') === true) {
       warnOnce(
-        'RATE_LIMIT_TRUST_PROXY',
+        'W_RATE_LIMIT_TRUST_PROXY',
         "rateLimit: Express 'trust proxy' is true, so any client can pick its IP with X-Forwarded-For; set it to the number of proxies in front of the app (e.g. 1) or their addresses",
       );
     }

@@ -81,7 +81,7 @@ let shared: MemoryBackend | undefined;
 export function sharedMemoryBackend(): MemoryBackend {
   // warnOnce keeps it to one line per process (tests reset it to see the line again).
   warnOnce(
-    'MEMORY_MODE',
+    'W_MEMORY_MODE',
     'no Redis client was given; caches, limits and sessions live in this process only (not shared between instances)',
   );
   shared ??= new MemoryBackend();

@@ -2,12 +2,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
+import type { BypassReason } from '../common/reasons';
 import { type CachedResponse, currentAgeMs, hasValidators } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
 import type { ResponseCacheConfig } from './options';
-import type { ResponseCacheReason } from './reasons';
 import type { RequestPolicy } from './rules';
 import type { FillStart } from './store';
 
@@ -75,10 +75,10 @@ export function usability(
   return hasValidators(entry) ? 'validatable' : 'unusable';
 }
 
-/** Marks the response as not using the cache and hands over to the route; `detail` goes to the DEBUG line only. */
-export function bypass(res: Response, next: NextFunction, reason: ResponseCacheReason, detail?: string): void {
-  debug('bypass: %s%s', reason, detail === undefined ? '' : ` (${detail})`);
+/** Marks the response as not using the cache and hands over to the route; `detail` goes to debug lines only. */
+export function bypass(res: Response, next: NextFunction, reason: BypassReason, detail: string): void {
+  debug('bypass %s %s: %s (%s)', res.req.method, res.req.originalUrl, reason, detail);
   if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason });
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason, detail });
   next();
 }

@@ -3,13 +3,13 @@ import { etag } from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import type { Explained, SkipReason } from '../common/reasons';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
 import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
-import type { ResponseCacheReason } from './reasons';
 import { conditionalHeadersFor, updateFrom304 } from './revalidate';
 import { finalHeadSkipReason, storability } from './rules';
 import {
@@ -73,13 +73,12 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
       restoreConditional();
       overflowed = true;
       res.setHeader('X-Cache', 'MISS');
-      debug('body above maxBodySize (%d bytes)', shared.config.maxBodySize);
-      skip('too-large');
+      skip({ reason: 'too-large', detail: `body above maxBodySize (${shared.config.maxBodySize} bytes)` });
     },
   );
-  const skip = (reason: ResponseCacheReason): void => {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+  const skip = ({ reason, detail }: Explained<SkipReason>): void => {
+    debug('not stored %s: %s (%s)', ctx.key, reason, detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason, detail });
     done(ctx, shared, null, lock);
   };
   res.once('close', () => {
@@ -141,8 +140,8 @@ function finish(
     debug('revalidated %s', ctx.key);
     sendCached(req, res, entry, 'REVALIDATED', downstream);
     if (skip !== undefined) {
-      debug('not stored %s: %s', ctx.key, skip);
-      emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: skip });
+      debug('not stored %s: %s (%s)', ctx.key, skip.reason, skip.detail);
+      emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', ...skip });
       done(ctx, shared, null, lock);
     } else storeAfterAnswer(ctx, shared, entry, lock);
     return;
@@ -153,7 +152,7 @@ function finish(
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
     sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;
@@ -162,21 +161,23 @@ function finish(
   const ownEtag = !(success && res.statusCode !== 204) || setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
   const storable = storability(req, res, body, vary, config, ctx.user, requestedAt);
-  let reason: ResponseCacheReason | undefined = typeof storable === 'string' ? storable : undefined;
+  let reason: Explained<SkipReason> | undefined = 'reason' in storable ? storable : undefined;
   const started = startFill(ctx, shared);
   const tags = Array.isArray(started.tags) ? started.tags : [];
   if (reason === undefined && !Array.isArray(started.tags)) {
-    debug('tags() failed for %s: %s', ctx.key, started.tags.error);
-    reason = 'tags-error';
+    reason = { reason: 'tags-error', detail: started.tags.error };
   }
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
-  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity)) reason = 'invalidated';
-  if (reason === undefined && pendingReason(identity, shared.hub.pending.scope) !== undefined) {
-    reason = 'invalidation-pending';
+  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity)) {
+    reason = { reason: 'invalidated', detail: 'invalidated while the handler ran' };
+  }
+  if (reason === undefined) {
+    const pending = pendingReason(identity, shared.hub.pending.scope);
+    if (pending !== undefined) reason = { reason: 'invalidation-pending', detail: pending };
   }
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
-  if (reason === undefined && typeof storable !== 'string') {
+  if (reason === undefined && !('reason' in storable)) {
     const storedAt = Date.now();
     // The Date clients see on this answer and on every hit: the handler's, or now (RFC 9110 §6.6.1).
     if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
@@ -237,8 +238,9 @@ function finish(
   capture.release(notModified ? undefined : body, recheck);
   recheck(); // after release too: the safety net when the head hook could not run
   if (entry === null) {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    const why = reason ?? { reason: 'invalidated', detail: 'dropped before it was stored' };
+    debug('not stored %s: %s (%s)', ctx.key, why.reason, why.detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: why.reason, detail: why.detail });
     done(ctx, shared, null, lock);
     return;
   }

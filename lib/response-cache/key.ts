@@ -27,7 +27,7 @@ export function endpointOf(req: Request, name: string | undefined): string {
   const resolved = routePatternOf(req, route);
   if ('pattern' in resolved) return resolved.pattern;
   warnOnce(
-    'E_RESPONSE_CACHE_MOUNT_PATTERN',
+    'W_RESPONSE_CACHE_MOUNT_PATTERN',
     `responseCache: cannot tell the route pattern of ${req.baseUrl}${route.path} (${resolved.unproven}); keying it by its concrete path. ` +
       "Give the route a name option (e.g. name: '/users/:uid/items') so every user shares one endpoint.",
   );

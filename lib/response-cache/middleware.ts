@@ -2,6 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
@@ -41,8 +42,9 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   hub.ensureSubscribed();
   const user = userOf(req, shared);
   const policy = requestPolicy(req, config, user);
-  if (policy.bypass) return bypass(res, next, policy.reason);
-  if (config.backend.isDown()) return bypass(res, next, 'redis-unavailable');
+  if (policy.bypass) return bypass(res, next, policy.reason, policy.detail);
+  if (config.backend.isDown())
+    return bypass(res, next, 'redis-unavailable', 'Redis is unavailable (recent timeout or reconnecting)');
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
   let vary = hub.knownVarySpec(endpoint);
@@ -55,7 +57,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       vary = hub.rememberVarySpec(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
-      return bypass(res, next, 'redis-error', messageOf(error));
+      return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
   const key = entryKey(base, req, vary);
@@ -125,7 +127,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     stored = prefetched === undefined ? await read(shared, key) : await decode(key, prefetched);
   } catch (error) {
     settle(null);
-    return bypass(res, next, 'redis-error', messageOf(error));
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
@@ -143,7 +145,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     settle(null);
-    return bypass(res, next, 'redis-error', messageOf(error));
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
     // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.

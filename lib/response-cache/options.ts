@@ -149,7 +149,7 @@ export function parseOptions(options: ResponseCacheOptions | undefined): Respons
   const raw = options ?? {};
   assertOptionsObject(raw, 'responseCache');
   return {
-    backend: resolveBackend(raw),
+    backend: resolveBackend(raw, 'response-cache'),
     ttl: parseTtl(raw.ttl),
     clientMaxAgeMs:
       raw.clientMaxAge === undefined ? undefined : parseDuration(raw.clientMaxAge, 'clientMaxAge', { minMs: 0 }),

@@ -15,7 +15,7 @@ const RETRY_BATCH = 500;
 /** Most taken-set tokens remembered per target (one per failed attempt whose script may still have run). */
 const TOKENS_PER_TARGET = 64;
 /** Code of the one warning line printed when an outage makes the first invalidation pending. */
-export const PENDING_WARNING = 'E_RESPONSE_CACHE_INVALIDATION_PENDING';
+export const PENDING_WARNING = 'W_RESPONSE_CACHE_INVALIDATION_PENDING';
 
 /** What decides whether an entry (or a request about to fill one) is hit by a pending invalidation. */
 export interface Identity {

@@ -1,6 +1,7 @@
 // A request's Cache-Control: no-cache / max-age=0: a new handler run, shared by every concurrent refresher of the key.
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
@@ -57,7 +58,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, downstream: D
     lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
   } catch (error) {
     ctx.settle(null);
-    return bypass(res, next, 'redis-error', messageOf(error));
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) return fill(ctx, shared, lock);
   // Another instance is running the handler for the key: use what it stores (if it is newer than us).

@@ -1,10 +1,10 @@
 // Revalidation of a stale entry (RFC 9111 §4.3): the handler's own validators sent to it, and a 304 merged into the entry.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Explained, SkipReason } from '../common/reasons';
 import { parseCacheControl } from './cache-control';
 import type { CachedResponse } from './entry';
 import { freshnessOf, storedLifetimeMs } from './freshness';
 import type { ResponseCacheConfig } from './options';
-import type { ResponseCacheReason } from './reasons';
 import { listedInConnection, NOT_STORED_HEADERS } from './serve';
 
 /** The request headers of a conditional request for the entry (§4.3.1), or undefined when the handler gave no validator. */
@@ -29,7 +29,7 @@ export function updateFrom304(
   answer: OutgoingHttpHeaders,
   config: ResponseCacheConfig,
   requestedAt: number,
-): { entry: CachedResponse; skip: ResponseCacheReason | undefined } {
+): { entry: CachedResponse; skip: Explained<SkipReason> | undefined } {
   const merged = new Map(entry.headers);
   const hopByHop = listedInConnection(answer.connection);
   for (const [name, value] of Object.entries(answer)) {
@@ -50,9 +50,11 @@ export function updateFrom304(
     ageMs: freshness.ageMs,
     freshMs: lifetimeMs ?? 0,
   };
-  let skip: ResponseCacheReason | undefined;
-  for (const directive of ['no-store', 'private', 'no-cache'] as const)
-    if (directives.has(directive)) skip ??= directive;
-  if (lifetimeMs === undefined) skip ??= 'not-fresh';
+  const refused = (['no-store', 'private'] as const).find((directive) => directives.has(directive));
+  let skip: Explained<SkipReason> | undefined;
+  if (refused !== undefined) skip = { reason: refused, detail: `the 304 says Cache-Control: ${refused}` };
+  else if (directives.has('no-cache') || lifetimeMs === undefined) {
+    skip = { reason: 'not-fresh', detail: 'the 304 leaves the entry without freshness' };
+  }
   return { entry: updated, skip };
 }

@@ -1,14 +1,13 @@
 // The caching rules: which requests may be served or stored, and which responses are never stored (with the reason).
 import type { Request, Response } from 'express';
-import { parseCacheControl, secondsDirective } from './cache-control';
-import { debug } from './context';
+import type { BypassReason, Explained, SkipReason } from '../common/reasons';
+import { type Directives, parseCacheControl, secondsDirective } from './cache-control';
 import { freshnessOf, storedLifetimeMs } from './freshness';
 import type { ResponseCacheConfig } from './options';
-import type { ResponseCacheReason } from './reasons';
 
 /** What the cache may do for a GET/HEAD request. */
 export type RequestPolicy =
-  | { bypass: true; reason: ResponseCacheReason }
+  | { bypass: true; reason: BypassReason; detail: string }
   | {
       bypass: false;
       /** `Cache-Control: no-cache` or `max-age=0`: run the handler and store, but do not serve the entry. */
@@ -20,12 +19,22 @@ export type RequestPolicy =
 /** Decides from the request alone (RFC 9111 §5.2.1, §3.5) whether the cache is used at all. */
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
-  if (directives.has('no-store')) return { bypass: true, reason: 'no-store' };
+  if (directives.has('no-store')) {
+    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
+  }
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
-    return { bypass: true, reason: 'authorization' }; // route is neither per-user nor shareAuthorized
+    return {
+      bypass: true,
+      reason: 'authorization',
+      detail: 'request carries Authorization (route is neither per-user nor shareAuthorized)',
+    };
   }
   if (req.headers.cookie !== undefined && user === undefined && !config.ignoreCookies) {
-    return { bypass: true, reason: 'cookie' }; // route is neither per-user nor ignoreCookies
+    return {
+      bypass: true,
+      reason: 'cookie',
+      detail: 'request carries a Cookie (route is neither per-user nor ignoreCookies)',
+    };
   }
   const maxAgeMs = secondsDirective(directives, 'max-age');
   // An invalid request max-age asks for nothing older than 0 s: a refresh.
@@ -94,33 +103,35 @@ export function storability(
   config: ResponseCacheConfig,
   user: string | undefined,
   requestedAt: number,
-): Storable | ResponseCacheReason {
+): Storable | Explained<SkipReason> {
   const status = res.statusCode;
-  if (neverStored(status)) return 'status';
-  if (res.getHeader('set-cookie') !== undefined) return 'set-cookie';
+  if (neverStored(status)) return skip('status', `status ${status} is never stored`);
+  if (res.getHeader('set-cookie') !== undefined) return skip('set-cookie', 'response sets a cookie');
   const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
-  if (directives.has('private')) return 'private';
-  if (directives.has('no-store')) return 'no-store';
-  if (directives.has('no-cache')) return 'no-cache';
-  if (vary.includes('*')) return 'vary';
+  const refused = refusingDirective(directives);
+  if (refused !== undefined) return skip(refused.reason, `response Cache-Control: ${refused.directive}`);
+  if (vary.includes('*')) return skip('vary', 'response Vary: *');
   if (req.headers.authorization !== undefined && user === undefined) {
     // RFC 9111 §3.5: a shared cache stores such a response only when it explicitly allows it.
     if (!directives.has('public') && !directives.has('s-maxage') && !directives.has('must-revalidate')) {
-      return 'authorization';
+      return skip('authorization', 'response to an Authorization request without public, s-maxage or must-revalidate');
     }
   }
   const freshness = freshnessOf(res.getHeaders(), requestedAt, Date.now());
   // Any status the response's own headers make explicitly fresh is storable; the others only on the ttl, if listed.
   if (freshness.explicitMs === undefined && (config.ttl.kind === 'response' || !config.statuses.has(status))) {
-    return config.ttl.kind === 'response' ? 'not-fresh' : 'status';
+    return config.ttl.kind === 'response'
+      ? skip('not-fresh', "no explicit freshness (ttl: 'response')")
+      : skip('status', `status ${status} without explicit freshness is not in statuses`);
   }
   const lifetimeMs = storedLifetimeMs(freshness, config.ttl);
-  if (lifetimeMs === undefined) return 'not-fresh';
-  if (body.length > config.maxBodySize) return 'too-large';
+  if (lifetimeMs === undefined) {
+    return skip('not-fresh', `fresh for ${freshness.explicitMs ?? 'ttl'} ms at an age of ${freshness.ageMs} ms`);
+  }
+  if (body.length > config.maxBodySize) return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
   const reflected = reflectedHeader(req, res, body, vary);
   if (reflected !== undefined) {
-    debug('response reflects the unkeyed request header %s', reflected);
-    return 'unkeyed-header';
+    return skip('reflected-header', `response reflects the unkeyed request header ${reflected}`);
   }
   const mustRevalidate = ['must-revalidate', 'proxy-revalidate', 's-maxage'].some((name) => directives.has(name));
   return {
@@ -140,14 +151,27 @@ export function storability(
 export function finalHeadSkipReason(
   res: Response,
   ownCacheControl: string | undefined,
-): ResponseCacheReason | undefined {
-  if (res.getHeader('set-cookie') !== undefined) return 'set-cookie';
+): Explained<SkipReason> | undefined {
+  if (res.getHeader('set-cookie') !== undefined) {
+    return skip('set-cookie', 'response sets a cookie (added when its head was written)');
+  }
   const cacheControl = res.getHeader('cache-control');
   if (cacheControl === ownCacheControl) return undefined; // the cache's own (private for per-user routes)
   const directives = parseCacheControl(cacheControl as string | undefined);
-  for (const directive of ['private', 'no-store', 'no-cache'] as const) {
-    if (directives.has(directive)) return directive;
-  }
+  const refused = refusingDirective(directives);
+  if (refused === undefined) return undefined;
+  return skip(refused.reason, `response Cache-Control: ${refused.directive} (set when its head was written)`);
+}
+
+function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
+  return { reason, detail };
+}
+
+/** The response directive that forbids storing, with its reason word. */
+function refusingDirective(directives: Directives): { directive: string; reason: SkipReason } | undefined {
+  if (directives.has('private')) return { directive: 'private', reason: 'private' };
+  if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
   return undefined;
 }
 

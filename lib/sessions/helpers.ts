@@ -48,7 +48,8 @@ export async function login(req: Request, user: unknown, extra: Record<string, u
   for (const [key, value] of Object.entries(extra)) {
     if (key !== 'cookie' && key !== '__proto__' && key !== 'constructor') fresh[key] = value;
   }
-  fresh.user = user;
+  // Written untyped: an application may narrow SessionData['user'] by declaration merging (the README shows how).
+  (fresh as Record<string, unknown>).user = user;
   await call((done) => fresh.save(done));
 }
 

@@ -45,6 +45,8 @@ export function sessionMiddleware(config: SessionsConfig, store: Store, storeRea
         if (!req.session && !storeReady()) {
           state.unavailable = true;
           state.reason = 'the session store is disconnected';
+          // express-session skipped the store altogether: counted here, or a Redis outage would read as zero errors.
+          emitEvent({ kind: 'session', outcome: 'store-error' });
           debug('no session for %s %s: store disconnected', req.method, req.originalUrl);
         }
         next();
@@ -67,12 +69,12 @@ function reportLateFailure(error: unknown): void {
   if (error === undefined || error === null) return;
   if (error instanceof SessionTooLargeError) {
     warn(
-      SessionTooLargeError.code,
+      'W_SESSION_TOO_LARGE',
       `${error.message} (key ${error.key ?? '?'}); use sessions.save(req) to handle it in the route`,
     );
   } else if (error instanceof SessionUnavailableError) {
-    warn(SessionUnavailableError.code, `session not saved after the response: ${error.message}`);
+    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${error.message}`);
   } else {
-    warn('SESSION_SAVE_FAILED', `session not saved after the response: ${messageOf(error)}`);
+    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${messageOf(error)}`);
   }
 }

@@ -125,7 +125,7 @@ function parseSecrets(value: unknown): string[] {
   const secrets = list as string[];
   if (secrets.some((s) => s.length < MIN_SECRET_LENGTH)) {
     warnOnce(
-      'SESSION_SECRET_SHORT',
+      'W_SESSION_SECRET_SHORT',
       `a session secret is shorter than ${MIN_SECRET_LENGTH} characters; use a long random value (e.g. openssl rand -base64 48)`,
     );
   }

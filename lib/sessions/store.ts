@@ -190,7 +190,7 @@ export class SessionStore extends RedisStore {
 
   /** An unusable stored value: one warning line, the key deleted, and no session (express-session starts a fresh one). */
   private freshStart(key: string, reason: string, cb: Callback | undefined): unknown {
-    warn('SESSION_CORRUPT', `stored session ${key} ${reason}; starting a fresh session`);
+    warn('W_SESSION_CORRUPT', `stored session ${key} ${reason}; starting a fresh session`);
     emitEvent({ kind: 'session', outcome: 'fresh-start' });
     this.discard(key);
     return done(cb, null, null);
