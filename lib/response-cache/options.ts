@@ -29,7 +29,7 @@ export interface ResponseCacheOptions extends RedisConnectionOptions {
    * invalidation reaches them at once. A duration sends `max-age=min(clientMaxAge, remaining)` instead:
    * browsers and CDNs may then reuse the response that long, out of reach of any invalidation.
    * A handler's own Cache-Control is always passed through unchanged.
-   * @default undefined (no-cache)
+   * @default none: clients are told `no-cache`
    */
   clientMaxAge?: Duration;
   /**
