@@ -2,10 +2,11 @@
 import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warnOnce } from '../common/log';
+import type { Lock } from '../redis';
 import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
-import { HeldLock, releaseListenerFor } from './lock';
+import { acquireInferenceLock, releaseListenerFor } from './lock';
 import type { AiCacheConfig } from './options';
 import { EntryReader } from './reader';
 import { isAsyncIterable, replay, type StreamEnd, StreamRecorder } from './stream-recorder';
@@ -151,9 +152,9 @@ export class AiCacheCore<A extends unknown[]> {
     if (!useLock) return this.run(key, args, controls, undefined, flight);
     const deadline = Date.now() + lockWaitMs;
     for (;;) {
-      let lock: HeldLock | undefined;
+      let lock: Lock | undefined;
       try {
-        lock = await HeldLock.acquire(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
+        lock = await acquireInferenceLock(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
       } catch (error) {
         debug('lock %s failed, running without it: %s', key, error);
         return this.run(key, args, controls, undefined, flight, 'redis-error');
@@ -186,7 +187,7 @@ export class AiCacheCore<A extends unknown[]> {
     key: string,
     args: A,
     controls: ParsedControls,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     flight: Flight,
     bypassReason?: string,
   ): Promise<Resolved> {
@@ -235,7 +236,7 @@ export class AiCacheCore<A extends unknown[]> {
     return { outcome: { kind: 'value', value: result }, from, reason: bypassReason };
   }
 
-  private async afterFailure(key: string, error: unknown, lock: HeldLock | undefined): Promise<void> {
+  private async afterFailure(key: string, error: unknown, lock: Lock | undefined): Promise<void> {
     const { negativeTtlMs, cacheFailure } = this.config;
     const failure = toError(error);
     if (negativeTtlMs > 0 && safely(() => cacheFailure(failure), debug)) {
@@ -251,7 +252,7 @@ export class AiCacheCore<A extends unknown[]> {
     end: StreamEnd,
     chunks: unknown[],
     ttlMs: number,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     finish: () => void,
   ): Promise<void> {
     if (end !== 'done') {

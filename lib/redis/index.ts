@@ -11,6 +11,7 @@ export {
 export { withDeadline } from './deadline';
 export { ClientHealth, healthOf, isUnavailability } from './health';
 export * from './keys';
+export { type Announcement, deleteIfHolds, Lock, type LockOptions, newToken } from './lock';
 export { MemoryBackend, sharedMemoryBackend } from './memory-backend';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
 export { RedisBackend, redisBackendFor } from './redis-backend';

@@ -3,15 +3,15 @@ import { etag } from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import type { Lock } from '../redis';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
 import type { CachedResponse } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
-import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
 import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
 import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
-import { startFill, store } from './store';
+import { abandonFill, startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
@@ -20,7 +20,7 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
  * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
  * answers the condition itself.
  */
-export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undefined): void {
+export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
@@ -86,7 +86,7 @@ function finish(
   body: Buffer,
   conditional: Request['headers'],
   preset: ReadonlyMap<string, string>,
-  lock: FillLock | undefined,
+  lock: Lock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
@@ -181,7 +181,7 @@ function finish(
     else debug('not stored %s: the generations could not be read before the handler ran', key);
     return null;
   })().finally(() => {
-    releaseLock(shared.config.backend, lock);
+    void lock?.release();
     if (shared.storing.get(key) === storing) shared.storing.delete(key);
   });
   shared.storing.set(key, storing);
@@ -196,8 +196,11 @@ function setStrongEtag(req: Request, res: Response, body: Buffer): void {
   }
 }
 
-/** Settles the flight; without an entry to store, the lock is released at once. */
-function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: FillLock | undefined): void {
+/** Settles the flight; without an entry to store, the lock and the generations the fill created are released at once. */
+function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: Lock | undefined): void {
   ctx.settle(entry);
-  if (entry === null) releaseLock(shared.config.backend, lock);
+  if (entry === null) {
+    void lock?.release();
+    abandonFill(ctx, shared);
+  }
 }

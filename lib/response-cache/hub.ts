@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
+import { KeyWaiters } from '../common/waiters';
 import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
 import { describeTargets, ResponseInvalidationError, type TargetLists } from './errors';
@@ -73,7 +74,7 @@ export class CacheHub {
   seq = 0;
   private readonly log: LoggedInvalidation[] = [];
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
-  private readonly fillWaiters = new Map<string, Set<() => void>>();
+  private readonly fillWaiters = new KeyWaiters();
   /** Vary specs by endpoint: bounded (with `app.use`, every path is an endpoint) and re-read after a minute. */
   private readonly varySpecs: LRUCache<string, string[]>;
   private subscribing: Promise<void> | undefined;
@@ -152,27 +153,12 @@ export class CacheHub {
 
   /** Waits until another process (or request) announces it filled `key`, or `timeoutMs` passes. */
   waitForFill(key: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = this.fillWaiters.get(key);
-      if (!waiters) {
-        waiters = new Set();
-        this.fillWaiters.set(key, waiters);
-      }
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.fillWaiters.get(key) === waiters) this.fillWaiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      waiters.add(done);
-    });
+    return this.fillWaiters.wait(key, timeoutMs);
   }
 
   /** Tells every instance that `key` was (re)filled: their local copies are dropped and waiters wake. */
   async announceFill(key: string): Promise<void> {
-    this.wake(key);
+    this.fillWaiters.wake(key);
     await this.backend.publish(CHANNEL, JSON.stringify({ o: this.origin, t: 'fill', key } satisfies Message));
   }
 
@@ -282,10 +268,6 @@ export class CacheHub {
     for (const listener of this.dropListeners) listener(logged);
   }
 
-  private wake(key: string): void {
-    for (const done of [...(this.fillWaiters.get(key) ?? [])]) done();
-  }
-
   private onMessage(text: string): void {
     let message: Message;
     try {
@@ -296,7 +278,7 @@ export class CacheHub {
     if (message.o === this.origin) return;
     if (message.t === 'fill' && typeof message.key === 'string') {
       for (const listener of this.dropListeners) listener({ key: message.key });
-      this.wake(message.key);
+      this.fillWaiters.wake(message.key);
     } else if (message.t === 'inv') {
       this.record({ tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] });
     }

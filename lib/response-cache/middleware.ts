@@ -2,17 +2,17 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
-import { acquireLock, type FillLock } from './lock';
-import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
+import { decode, read, takeFillLock, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { sendCached } from './serve';
-import { identityOf, startFill } from './store';
+import { abandonFill, identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
 /** Builds the middleware function over the shared state of one responseCache(). */
@@ -144,11 +144,12 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
 
   const lockKey = lockKeyOf(key);
   startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
-  let lock: FillLock | undefined;
+  let lock: Lock | undefined;
   try {
-    lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
+    lock = await takeFillLock(shared, lockKey);
   } catch (error) {
     settle(null);
+    abandonFill(ctx, shared);
     return bypass(res, next, `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
@@ -163,7 +164,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
   const remote = await waitForRemote(shared, ctx, lockKey);
-  if (remote && 'token' in remote) return fill(ctx, shared, remote);
+  if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
     if (pendingReason(remote, shared.hub.pending.scope) === undefined) local.set(key, remote);
     settle(remote);

@@ -10,6 +10,7 @@ import {
   pathGenerationKey,
   pathIndexKey,
   readGenerations,
+  releaseCreated,
   routeGenerationKey,
   routeIndexKey,
   type Targets,
@@ -61,6 +62,12 @@ export function startFill(ctx: RequestContext, shared: Shared): FillStart {
   return ctx.fillStart;
 }
 
+/** A fill that will store nothing: the generations it created go again (no key left behind). */
+export function abandonFill(ctx: RequestContext, shared: Shared): void {
+  if (ctx.fillStart)
+    void ctx.fillStart.generations.then((generations) => releaseCreated(shared.config.backend, generations));
+}
+
 /**
  * Stores an entry whose handler ran under `generations`, then tells every instance. Failures only log.
  *
@@ -84,6 +91,7 @@ export async function store(
   const pendingKey = `${key}.fill.${randomBytes(6).toString('base64url')}`;
   const skip = (reason: string): void => {
     shared.local.delete(key);
+    void releaseCreated(backend, generations);
     debug('not stored %s: %s', key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
   };
@@ -137,5 +145,6 @@ export async function store(
     debug('not stored %s: %s', key, reason);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
     backend.del(pendingKey).catch(() => undefined);
+    void releaseCreated(backend, generations);
   }
 }
