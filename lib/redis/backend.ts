@@ -8,6 +8,11 @@ import type { ScriptDefinition, ScriptReply } from './script';
 export interface Backend {
   /** `redis` when backed by a Redis client, `memory` for the in-process store. */
   readonly kind: 'redis' | 'memory';
+  /**
+   * What the backend stores into: the Redis client (or the memory store). Backends of one scope (one
+   * client, several `redisTimeout`s) share what depends on the data, such as pending invalidations.
+   */
+  readonly scope: object;
   /** The value as bytes, or null when absent. */
   get(key: string): Promise<Buffer | null>;
   /** Values of several keys in one round trip; the keys must share one hash tag (Cluster). */

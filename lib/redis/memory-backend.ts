@@ -16,6 +16,10 @@ export class MemoryBackend implements Backend {
     this.channels.setMaxListeners(0);
   }
 
+  get scope(): object {
+    return this.store;
+  }
+
   async get(key: string): Promise<Buffer | null> {
     const value = this.store.get(key);
     if (value === undefined) return null;

@@ -91,7 +91,7 @@ function finish(
   const { req, res } = ctx;
   const { config } = shared;
   const perUser = config.user !== undefined && ctx.user !== undefined;
-  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined) {
+  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.scope) === undefined) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
@@ -111,7 +111,7 @@ function finish(
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
   if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
     reason = 'invalidated while the handler ran';
-  reason ??= pendingReason(identity, shared.hub.pending.scope);
+  reason ??= pendingReason(identity, shared.hub.scope);
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
   if (reason === undefined) {

@@ -22,7 +22,7 @@ import {
 } from './generations';
 import { INVALIDATE_TAKE } from './index-scripts';
 import { varySpecKey } from './key';
-import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations, scopeOf } from './pending';
+import { type Attempt, AttemptFailure, idsOf, outboxFor, type ResponseOutbox } from './pending';
 
 const debug = debugFor('response-cache');
 
@@ -82,15 +82,18 @@ export class CacheHub {
   subscribed = false;
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
-  /** Invalidations that could not reach Redis, retried in the background (see pending.ts). */
-  readonly pending: PendingInvalidations;
+  /** Invalidations on their way to Redis, and those retried in the background (shared by the hubs of one client). */
+  readonly outbox: ResponseOutbox;
+  /** What pending invalidations are looked up by (see `pendingReason`). */
+  readonly scope: object;
 
   constructor(
     readonly backend: Backend,
     varySpecLimit = VARY_SPEC_LIMIT,
   ) {
     this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
-    this.pending = new PendingInvalidations(scopeOf(backend), (attempt) => this.apply(attempt));
+    this.outbox = outboxFor(backend, (attempt) => this.apply(attempt));
+    this.scope = backend.scope;
   }
 
   /** Subscribes to the channel (once; retried on a later call after a failure). */
@@ -173,24 +176,21 @@ export class CacheHub {
       paths: [...(target.paths ?? [])],
       routes: [...(target.routes ?? [])],
     };
-    const { mark, keys, tokens } = this.pending.begin(targets);
     this.record(targets);
-    const outcome = await this.apply({ targets, keys, tokens });
-    if (outcome.failure) {
-      this.pending.add(targets, outcome.failure);
-      throw new ResponseInvalidationError(targets, outcome.failure.error);
+    try {
+      return await this.outbox.outbox.send(idsOf(targets));
+    } catch (error) {
+      throw new ResponseInvalidationError(targets, error);
     }
-    this.pending.settle(targets, keys, mark);
-    return outcome.deleted;
   }
 
   /**
    * One attempt in Redis: per target, atomically, a new generation (fills under way will not commit)
    * and the index's members moved into a taken set of this attempt (with those of earlier attempts
    * whose replies were lost); then the members and the taken sets deleted, and every instance told.
-   * Never rejects: a failure is reported with the keys taken but not deleted and this attempt's tokens.
+   * Rejects with `AttemptFailure`: the keys taken but not deleted and this attempt's tokens.
    */
-  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<AttemptOutcome> {
+  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<number> {
     const indexes = [
       ...targets.tags.map(
         (tag) => [tagIndexKey(tag), tagGenerationKey(tag), (t: string) => tagTakenKey(tag, t)] as const,
@@ -234,9 +234,9 @@ export class CacheHub {
     try {
       [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenSets)]);
     } catch (cause) {
-      return { deleted: 0, failure: { error: cause, keys: [...members], tokens: used } };
+      throw new AttemptFailure(cause, [...members], used);
     }
-    if (error !== undefined) return { deleted, failure: { error, keys: [], tokens: used } };
+    if (error !== undefined) throw new AttemptFailure(error, [], used);
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
     this.record(targets);
     const message: Message = { o: this.origin, t: 'inv', ...targets };
@@ -253,7 +253,7 @@ export class CacheHub {
       targets.paths,
       targets.routes,
     );
-    return { deleted };
+    return deleted;
   }
 
   private record(message: { tags: string[]; paths: string[]; routes: string[] }): void {

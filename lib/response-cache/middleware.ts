@@ -74,12 +74,12 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const perUser = config.user !== undefined && user !== undefined;
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
-    const reason = pendingReason(identityOf(ctx, shared), shared.hub.pending.scope);
+    const reason = pendingReason(identityOf(ctx, shared), shared.hub.scope);
     if (reason !== undefined) return bypass(res, next, reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
-    const reason = pendingReason(entry, shared.hub.pending.scope);
+    const reason = pendingReason(entry, shared.hub.scope);
     if (reason !== undefined) {
       bypass(res, next, reason);
       return;
@@ -131,7 +131,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
-    if (pendingReason(stored, shared.hub.pending.scope) === undefined) local.set(key, stored);
+    if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored);
     settle(stored);
     return serve(stored, 'HIT');
   }
@@ -166,7 +166,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const remote = await waitForRemote(shared, ctx, lockKey);
   if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
-    if (pendingReason(remote, shared.hub.pending.scope) === undefined) local.set(key, remote);
+    if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote);
     settle(remote);
     return serve(remote, 'HIT');
   }

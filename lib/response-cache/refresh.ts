@@ -22,7 +22,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
   const { req, res, next, key } = ctx;
   const arrival = Date.now();
   const serve = (entry: CachedResponse): void => {
-    const pending = pendingReason(entry, shared.hub.pending.scope);
+    const pending = pendingReason(entry, shared.hub.scope);
     if (pending !== undefined) {
       bypass(res, next, pending);
       return;

@@ -113,7 +113,7 @@ export async function store(
     const unchanged =
       checks.every((check) => check === 1) &&
       !shared.hub.invalidatedSince(ctx.seq, entry) &&
-      pendingReason(entry, shared.hub.pending.scope) === undefined;
+      pendingReason(entry, shared.hub.scope) === undefined;
     const committed =
       unchanged &&
       (await backend.run(STORE_COMMIT, [routeGenerationKey(entry.endpoint), pendingKey, key], [generations.route])) ===
@@ -124,7 +124,7 @@ export async function store(
     }
     // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
     // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
-    if (!shared.hub.invalidatedSince(ctx.seq, entry) && pendingReason(entry, shared.hub.pending.scope) === undefined) {
+    if (!shared.hub.invalidatedSince(ctx.seq, entry) && pendingReason(entry, shared.hub.scope) === undefined) {
       shared.local.set(key, entry);
     }
     await shared.hub.announceFill(key).catch((error: unknown) => {
