@@ -42,11 +42,6 @@ export const tagGenerationKey = (tag: string): string => apiKey(`#tag:${tag}`, '
 export const pathGenerationKey = (path: string): string => apiKey(`#path:${path}`, 'gen');
 export const routeGenerationKey = (endpoint: string): string => apiKey(endpoint, 'gen');
 
-/** Taken sets: the members one invalidation attempt moved out of an index (deleted with them), beside the index. */
-export const tagTakenKey = (tag: string, token: string): string => apiKey(`#tag:${tag}`, `taken.${token}`);
-export const pathTakenKey = (path: string, token: string): string => apiKey(`#path:${path}`, `taken.${token}`);
-export const routeTakenKey = (endpoint: string, token: string): string => apiKey(endpoint, `taken.${token}`);
-
 /** A new generation token. */
 export const newGeneration = (): string => randomBytes(9).toString('base64url');
 

@@ -12,17 +12,14 @@ import {
   newGeneration,
   pathGenerationKey,
   pathIndexKey,
-  pathTakenKey,
   routeGenerationKey,
   routeIndexKey,
-  routeTakenKey,
   tagGenerationKey,
   tagIndexKey,
-  tagTakenKey,
 } from './generations';
-import { INVALIDATE_TAKE } from './index-scripts';
+import { INVALIDATE } from './index-scripts';
 import { varySpecKey } from './key';
-import { type Attempt, AttemptFailure, idsOf, outboxFor, type ResponseOutbox } from './pending';
+import { idsOf, outboxFor, type ResponseOutbox } from './pending';
 
 const debug = debugFor('response-cache');
 
@@ -92,7 +89,7 @@ export class CacheHub {
     varySpecLimit = VARY_SPEC_LIMIT,
   ) {
     this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
-    this.outbox = outboxFor(backend, (attempt) => this.apply(attempt));
+    this.outbox = outboxFor(backend, (targets) => this.apply(targets));
     this.scope = backend.scope;
   }
 
@@ -178,7 +175,7 @@ export class CacheHub {
     };
     this.record(targets);
     try {
-      return await this.outbox.outbox.send(idsOf(targets));
+      return await this.outbox.send(idsOf(targets));
     } catch (error) {
       throw new ResponseInvalidationError(targets, error);
     }
@@ -186,57 +183,25 @@ export class CacheHub {
 
   /**
    * One attempt in Redis: per target, atomically, a new generation (fills under way will not commit)
-   * and the index's members moved into a taken set of this attempt (with those of earlier attempts
-   * whose replies were lost); then the members and the taken sets deleted, and every instance told.
-   * Rejects with `AttemptFailure`: the keys taken but not deleted and this attempt's tokens.
+   * and the index's live members read; then the members deleted and every instance told. The index
+   * keeps its members (they expire by score), so a retry after a lost reply finds them again.
    */
-  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<number> {
+  private async apply(targets: TargetLists): Promise<number> {
     const indexes = [
-      ...targets.tags.map(
-        (tag) => [tagIndexKey(tag), tagGenerationKey(tag), (t: string) => tagTakenKey(tag, t)] as const,
-      ),
-      ...targets.paths.map(
-        (path) => [pathIndexKey(path), pathGenerationKey(path), (t: string) => pathTakenKey(path, t)] as const,
-      ),
-      ...targets.routes.map(
-        (route) => [routeIndexKey(route), routeGenerationKey(route), (t: string) => routeTakenKey(route, t)] as const,
-      ),
+      ...targets.tags.map((tag) => [tagIndexKey(tag), tagGenerationKey(tag)]),
+      ...targets.paths.map((path) => [pathIndexKey(path), pathGenerationKey(path)]),
+      ...targets.routes.map((route) => [routeIndexKey(route), routeGenerationKey(route)]),
     ];
-    const ids = idsOf(targets);
-    const used = new Map<string, string>();
-    const takenKeys: string[] = [];
     const taken = await Promise.allSettled(
-      indexes.map(([index, generation, takenKeyOf], i) => {
-        const id = ids[i] as string;
-        const token = newGeneration();
-        used.set(id, token);
-        takenKeys.push(takenKeyOf(token));
-        const earlier = (tokens.get(id) ?? []).map(takenKeyOf);
-        return this.backend.run(
-          INVALIDATE_TAKE,
-          [index, generation, takenKeyOf(token), ...earlier],
-          [token, GENERATION_TTL_MS],
-        );
-      }),
+      indexes.map((keys) => this.backend.run(INVALIDATE, keys, [newGeneration(), GENERATION_TTL_MS])),
     );
     // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
-    const members = new Set(extraKeys);
-    let error: unknown;
-    // Taken sets to delete: those that hold members. Those of failed takes are left to the retry, which merges
-    // them (their scripts may still run after this; a DEL sent now could run before them and lose the members).
-    const takenSets: string[] = [];
-    taken.forEach((result, i) => {
-      if (result.status === 'fulfilled') for (const member of result.value) members.add(String(member));
-      else error ??= result.reason;
-      if (result.status === 'fulfilled' && result.value.length > 0) takenSets.push(takenKeys[i] as string);
-    });
-    let deleted = 0;
-    try {
-      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenSets)]);
-    } catch (cause) {
-      throw new AttemptFailure(cause, [...members], used);
+    const members = new Set<string>();
+    for (const result of taken) {
+      if (result.status === 'rejected') throw result.reason;
+      for (const member of result.value) members.add(String(member));
     }
-    if (error !== undefined) throw new AttemptFailure(error, [], used);
+    const deleted = await this.backend.del(...members);
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
     this.record(targets);
     const message: Message = { o: this.origin, t: 'inv', ...targets };
@@ -246,13 +211,7 @@ export class CacheHub {
       // Redis is already clean; other instances drop their L1 copies within localTtl.
       debug('could not publish the invalidation of %s: %s', describeTargets(targets), messageOf(cause));
     }
-    debug(
-      'invalidated %d entries (tags %j, paths %j, routes %j)',
-      deleted,
-      targets.tags,
-      targets.paths,
-      targets.routes,
-    );
+    debug('invalidated %d entries of %s', deleted, describeTargets(targets));
     return deleted;
   }
 

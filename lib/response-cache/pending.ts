@@ -5,8 +5,6 @@ import { describeTargets, type TargetLists } from './errors';
 
 /** Code of the one warning line printed when an outage makes the first invalidation pending. */
 export const PENDING_WARNING = 'W_RESPONSE_CACHE_INVALIDATION_PENDING';
-/** Most taken-set tokens remembered per target (one per failed attempt whose script may still have run). */
-const TOKENS_PER_TARGET = 64;
 
 /** What decides whether an entry (or a request about to fill one) is hit by a pending invalidation. */
 export interface Identity {
@@ -37,74 +35,27 @@ export function targetsOf(ids: readonly string[]): TargetLists {
   return targets;
 }
 
-/** One attempt to invalidate in Redis, with what earlier failed attempts left behind. */
-export interface Attempt {
-  targets: TargetLists;
-  /** Entry keys earlier attempts took from indexes but could not delete. */
-  keys: readonly string[];
-  /** Per target id, the tokens of earlier attempts (their taken sets may hold what their lost replies carried). */
-  tokens: ReadonlyMap<string, readonly string[]>;
-}
-
-/** Why an attempt failed, and what it leaves for the next one. */
-export class AttemptFailure extends Error {
-  constructor(
-    readonly error: unknown,
-    /** Entry keys taken from indexes but not deleted. */
-    readonly keys: readonly string[],
-    /** Per target id, the token of this attempt's taken set. */
-    readonly tokens: ReadonlyMap<string, string>,
-  ) {
-    super('invalidation attempt failed');
-  }
-}
-
-/**
- * The outbox of one Redis client (every hub on it shares it), with what failed attempts left behind:
- * the entry keys they took but could not delete and the tokens of their taken sets.
- */
-export class ResponseOutbox {
-  readonly outbox: Outbox<number>;
-  private readonly keys = new Set<string>();
-  private readonly tokens = new Map<string, string[]>();
-
-  constructor(apply: (attempt: Attempt) => Promise<number>) {
-    this.outbox = new Outbox<number>({
+/** The outbox of one Redis client (every hub on it shares it), and what it holds back. */
+export class ResponseOutbox extends Outbox<number> {
+  constructor(apply: (targets: TargetLists) => Promise<number>) {
+    super({
       concern: 'response-cache',
       code: PENDING_WARNING,
       meanwhile: 'serves responses from their handlers (X-Cache: BYPASS)',
       describe: (ids) => describeTargets(targetsOf(ids)),
       onIdle: (idle) => (idle ? active.delete(this) : active.add(this)),
-      send: async (ids) => {
-        const keys = [...this.keys];
-        const tokens = new Map(ids.map((id) => [id, this.tokens.get(id) ?? []]));
-        try {
-          const deleted = await apply({ targets: targetsOf(ids), keys, tokens });
-          for (const key of keys) this.keys.delete(key);
-          for (const id of ids) this.tokens.delete(id);
-          return deleted;
-        } catch (failure) {
-          if (!(failure instanceof AttemptFailure)) throw failure;
-          for (const key of failure.keys) this.keys.add(key);
-          for (const [id, token] of failure.tokens) {
-            const known = [...(this.tokens.get(id) ?? []), token];
-            this.tokens.set(id, known.slice(-TOKENS_PER_TARGET));
-          }
-          throw failure.error;
-        }
-      },
+      send: (ids) => apply(targetsOf(ids)),
     });
   }
 
   /** Why a response carrying these targets must be neither served nor stored now; undefined when nothing is pending. */
   reasonFor(identity: Identity): string | undefined {
-    const { outbox } = this;
-    if (outbox.size === 0) return undefined;
+    if (this.size === 0) return undefined;
     const pending = (kind: string, name: string): string =>
       `an invalidation of ${kind} ${JSON.stringify(name)} has not reached Redis yet`;
-    if (outbox.has(routeId(identity.endpoint))) return pending('route', identity.endpoint);
-    if (outbox.has(pathId(identity.path))) return pending('path', identity.path);
-    for (const tag of identity.tags) if (outbox.has(tagId(tag))) return pending('tag', tag);
+    if (this.has(routeId(identity.endpoint))) return pending('route', identity.endpoint);
+    if (this.has(pathId(identity.path))) return pending('path', identity.path);
+    for (const tag of identity.tags) if (this.has(tagId(tag))) return pending('tag', tag);
     return undefined;
   }
 }
@@ -114,7 +65,7 @@ const byScope = new WeakMap<object, ResponseOutbox>();
 const active = new Set<ResponseOutbox>();
 
 /** The outbox of a backend's scope (its Redis client), created with the first hub's `apply`. */
-export function outboxFor(backend: Backend, apply: (attempt: Attempt) => Promise<number>): ResponseOutbox {
+export function outboxFor(backend: Backend, apply: (targets: TargetLists) => Promise<number>): ResponseOutbox {
   let outbox = byScope.get(backend.scope);
   if (!outbox) {
     outbox = new ResponseOutbox(apply);
@@ -130,7 +81,7 @@ export function anyPending(): boolean {
 
 /** True while an invalidation is pending for caches on one of these clients (for tests and diagnostics). */
 export function pendingOn(...scopes: object[]): boolean {
-  return scopes.some((scope) => (byScope.get(scope)?.outbox.size ?? 0) > 0);
+  return scopes.some((scope) => (byScope.get(scope)?.size ?? 0) > 0);
 }
 
 /** Why a response carrying these targets must be neither served nor stored now, for caches on `scope`. */
