@@ -1,6 +1,7 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
 import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
 import type { Lock } from '../redis';
 import { serializeEntry } from './entry';
@@ -53,7 +54,7 @@ interface Flight {
 
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
-  private readonly inflight = new Map<string, Flight>();
+  private readonly inflight = new Flights<Flight>();
   private readonly reader: EntryReader;
   private readonly writer: EntryWriter;
   constructor(
@@ -116,13 +117,13 @@ export class AiCacheCore<A extends unknown[]> {
       markWritten,
       finish: () => {
         markWritten();
-        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+        end();
       },
     };
+    const end = this.inflight.start(key, flight);
     // Started after a tick, so a flight that ends at once still finds itself in the map to leave it.
     flight.promise = Promise.resolve().then(() => this.fly(key, args, controls, flight));
     flight.promise.catch(flight.finish);
-    this.inflight.set(key, flight);
     return flight.promise.then((resolved) => ({ resolved, joined: false }));
   }
 

@@ -175,16 +175,15 @@ function finish(
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, req, vary);
   // The L1 gets the entry only once Redis committed it (store.ts): a refused store is never served from here.
-  const storing = (async () => {
+  const stored = shared.storing.open(key);
+  void (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
     else debug('not stored %s: the generations could not be read before the handler ran', key);
-    return null;
   })().finally(() => {
     void lock?.release();
-    if (shared.storing.get(key) === storing) shared.storing.delete(key);
+    stored(null);
   });
-  shared.storing.set(key, storing);
 }
 
 /** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */

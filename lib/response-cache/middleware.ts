@@ -110,16 +110,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     return fill(ctx, shared, undefined);
   }
 
-  let settle: (entry: CachedResponse | null) => void = () => {};
-  if (config.singleFlight) {
-    const flight = new Promise<CachedResponse | null>((resolve) => {
-      settle = (entry) => {
-        resolve(entry);
-        if (flights.get(key) === flight) flights.delete(key);
-      };
-    });
-    flights.set(key, flight);
-  }
+  const settle: (entry: CachedResponse | null) => void = config.singleFlight ? flights.open(key) : () => {};
   ctx.settle = settle;
 
   let stored: CachedResponse | null;

@@ -42,13 +42,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
     if (current(filled)) return serve(filled);
     return fill(ctx, shared, undefined);
   }
-  const flight = new Promise<CachedResponse | null>((resolve) => {
-    ctx.settle = (entry) => {
-      resolve(entry);
-      if (refreshes.get(key) === flight) refreshes.delete(key);
-    };
-  });
-  refreshes.set(key, flight);
+  ctx.settle = refreshes.open(key);
 
   const lockKey = lockKeyOf(key);
   startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
