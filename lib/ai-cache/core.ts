@@ -1,12 +1,14 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
 import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
 import { type BypassReason, redisFailureReason } from '../common/reasons';
+import type { Lock } from '../redis';
 import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
-import { HeldLock, releaseListenerFor } from './lock';
+import { acquireInferenceLock, releaseListenerFor } from './lock';
 import type { AiCacheConfig } from './options';
 import { EntryReader } from './reader';
 import { isAsyncIterable, replay, type StreamEnd, StreamRecorder } from './stream-recorder';
@@ -53,7 +55,7 @@ interface Flight {
 
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
-  private readonly inflight = new Map<string, Flight>();
+  private readonly inflight = new Flights<Flight>();
   private readonly reader: EntryReader;
   private readonly writer: EntryWriter;
   constructor(
@@ -116,13 +118,13 @@ export class AiCacheCore<A extends unknown[]> {
       markWritten,
       finish: () => {
         markWritten();
-        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+        end();
       },
     };
+    const end = this.inflight.start(key, flight);
     // Started after a tick, so a flight that ends at once still finds itself in the map to leave it.
     flight.promise = Promise.resolve().then(() => this.fly(key, args, controls, flight));
     flight.promise.catch(flight.finish);
-    this.inflight.set(key, flight);
     return flight.promise.then((resolved) => ({ resolved, joined: false }));
   }
 
@@ -152,9 +154,9 @@ export class AiCacheCore<A extends unknown[]> {
     if (!useLock) return this.run(key, args, controls, undefined, flight);
     const deadline = Date.now() + lockWaitMs;
     for (;;) {
-      let lock: HeldLock | undefined;
+      let lock: Lock | undefined;
       try {
-        lock = await HeldLock.acquire(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
+        lock = await acquireInferenceLock(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
       } catch (error) {
         debug('lock %s failed, running without it: %s', key, error);
         return this.run(key, args, controls, undefined, flight, redisFailureReason(error));
@@ -187,7 +189,7 @@ export class AiCacheCore<A extends unknown[]> {
     key: string,
     args: A,
     controls: ParsedControls,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     flight: Flight,
     bypassReason?: BypassReason,
   ): Promise<Resolved> {
@@ -236,7 +238,7 @@ export class AiCacheCore<A extends unknown[]> {
     return { outcome: { kind: 'value', value: result }, from, reason: bypassReason };
   }
 
-  private async afterFailure(key: string, error: unknown, lock: HeldLock | undefined): Promise<void> {
+  private async afterFailure(key: string, error: unknown, lock: Lock | undefined): Promise<void> {
     const { negativeTtlMs, cacheFailure } = this.config;
     const failure = toError(error);
     if (negativeTtlMs > 0 && safely(() => cacheFailure(failure), debug)) {
@@ -252,7 +254,7 @@ export class AiCacheCore<A extends unknown[]> {
     end: StreamEnd,
     chunks: unknown[],
     ttlMs: number,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     finish: () => void,
   ): Promise<void> {
     if (end !== 'done') {

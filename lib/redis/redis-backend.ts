@@ -31,6 +31,10 @@ export class RedisBackend implements Backend {
     this.health = healthOf(client);
   }
 
+  get scope(): object {
+    return this.client;
+  }
+
   get(key: string): Promise<Buffer | null> {
     return this.call('GET', key, () => this.client.getBuffer(key));
   }

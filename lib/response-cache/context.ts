@@ -1,6 +1,7 @@
 // Per-request state shared by the lookup and fill steps, and the small helpers both use.
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
+import type { Flights } from '../common/flights';
 import { debugFor } from '../common/log';
 import type { BypassReason } from '../common/reasons';
 import { type CachedResponse, currentAgeMs, hasValidators } from './entry';
@@ -19,15 +20,15 @@ export interface Shared {
   hub: CacheHub;
   local: LocalCache;
   /** In-process single flight: key → the entry its leader produced (or null). */
-  flights: Map<string, Promise<CachedResponse | null>>;
+  flights: Flights<Promise<CachedResponse | null>>;
   /** In-process refreshes (request `no-cache`): key → the entry the refreshing handler run produced (or null). */
-  refreshes: Map<string, Promise<CachedResponse | null>>;
+  refreshes: Flights<Promise<CachedResponse | null>>;
   /**
    * Stores under way in this process: entry key → settles when Redis committed (or refused) the entry.
    * A lookup of such a key waits for it, so it is served the new entry (from the L1, once committed)
    * rather than the older one, and never one Redis refused.
    */
-  storing: Map<string, Promise<null>>;
+  storing: Flights<Promise<null>>;
 }
 
 /** One request on its way through the cache. */

@@ -4,11 +4,11 @@ import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import type { Explained, SkipReason } from '../common/reasons';
+import type { Lock } from '../redis';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
 import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
-import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
 import { conditionalHeadersFor, updateFrom304 } from './revalidate';
 import { finalHeadSkipReason, storability } from './rules';
@@ -21,7 +21,7 @@ import {
   sendCached,
   toNotModified,
 } from './serve';
-import { startFill, store } from './store';
+import { abandonFill, startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
@@ -30,7 +30,7 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
  * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
  * answers the condition itself.
  */
-export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undefined): void {
+export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
   const requestedAt = Date.now();
@@ -126,12 +126,12 @@ function finish(
   capture: ResponseCapture,
   body: Buffer,
   { conditional, preset, requestedAt, validated }: Before,
-  lock: FillLock | undefined,
+  lock: Lock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
   const downstream = downstreamOf(config, ctx.user);
-  const stale = ctx.stale !== undefined && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined;
+  const stale = ctx.stale !== undefined && pendingReason(ctx.stale, shared.hub.scope) === undefined;
   if (stale && validated && res.statusCode === 304 && ctx.stale) {
     // The handler says the stale entry is still good: serve it with the 304's headers, and store it renewed.
     const { entry, skip } = updateFrom304(ctx.stale, res.getHeaders(), config, requestedAt);
@@ -172,7 +172,7 @@ function finish(
     reason = { reason: 'invalidated', detail: 'invalidated while the handler ran' };
   }
   if (reason === undefined) {
-    const pending = pendingReason(identity, shared.hub.pending.scope);
+    const pending = pendingReason(identity, shared.hub.scope);
     if (pending !== undefined) reason = { reason: 'invalidation-pending', detail: pending };
   }
   let entry: CachedResponse | null = null;
@@ -248,24 +248,18 @@ function finish(
 }
 
 /** Settles the flight with the entry and stores it; the L1 gets it only once Redis committed it (store.ts). */
-function storeAfterAnswer(
-  ctx: RequestContext,
-  shared: Shared,
-  entry: CachedResponse,
-  lock: FillLock | undefined,
-): void {
+function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResponse, lock: Lock | undefined): void {
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, ctx.req, entry.vary);
-  const storing = (async () => {
+  const stored = shared.storing.open(key);
+  void (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
     else debug('not stored %s: the generations could not be read before the handler ran', key);
-    return null;
   })().finally(() => {
-    releaseLock(shared.config.backend, lock);
-    if (shared.storing.get(key) === storing) shared.storing.delete(key);
+    void lock?.release();
+    stored(null);
   });
-  shared.storing.set(key, storing);
 }
 
 /**
@@ -282,8 +276,11 @@ function setStrongEtag(req: Request, res: Response, body: Buffer): boolean {
   return true;
 }
 
-/** Settles the flight; without an entry to store, the lock is released at once. */
-function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: FillLock | undefined): void {
+/** Settles the flight; without an entry to store, the lock and the generations the fill created are released at once. */
+function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: Lock | undefined): void {
   ctx.settle(entry);
-  if (entry === null) releaseLock(shared.config.backend, lock);
+  if (entry === null) {
+    void lock?.release();
+    abandonFill(ctx, shared);
+  }
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
+import { KeyWaiters } from '../common/waiters';
 import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
 import { describeTargets, ResponseInvalidationError, type TargetLists } from './errors';
@@ -11,17 +12,14 @@ import {
   newGeneration,
   pathGenerationKey,
   pathIndexKey,
-  pathTakenKey,
   routeGenerationKey,
   routeIndexKey,
-  routeTakenKey,
   tagGenerationKey,
   tagIndexKey,
-  tagTakenKey,
 } from './generations';
-import { INVALIDATE_TAKE } from './index-scripts';
+import { INVALIDATE } from './index-scripts';
 import { varySpecKey } from './key';
-import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations, scopeOf } from './pending';
+import { idsOf, outboxFor, type ResponseOutbox } from './pending';
 
 const debug = debugFor('response-cache');
 
@@ -73,7 +71,7 @@ export class CacheHub {
   seq = 0;
   private readonly log: LoggedInvalidation[] = [];
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
-  private readonly fillWaiters = new Map<string, Set<() => void>>();
+  private readonly fillWaiters = new KeyWaiters();
   /** Vary specs by endpoint: bounded (with `app.use`, every path is an endpoint) and re-read after a minute. */
   private readonly varySpecs: LRUCache<string, string[]>;
   private subscribing: Promise<void> | undefined;
@@ -81,15 +79,18 @@ export class CacheHub {
   subscribed = false;
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
-  /** Invalidations that could not reach Redis, retried in the background (see pending.ts). */
-  readonly pending: PendingInvalidations;
+  /** Invalidations on their way to Redis, and those retried in the background (shared by the hubs of one client). */
+  readonly outbox: ResponseOutbox;
+  /** What pending invalidations are looked up by (see `pendingReason`). */
+  readonly scope: object;
 
   constructor(
     readonly backend: Backend,
     varySpecLimit = VARY_SPEC_LIMIT,
   ) {
     this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
-    this.pending = new PendingInvalidations(scopeOf(backend), (attempt) => this.apply(attempt));
+    this.outbox = outboxFor(backend, (targets) => this.apply(targets));
+    this.scope = backend.scope;
   }
 
   /** Subscribes to the channel (once; retried on a later call after a failure). */
@@ -152,27 +153,12 @@ export class CacheHub {
 
   /** Waits until another process (or request) announces it filled `key`, or `timeoutMs` passes. */
   waitForFill(key: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = this.fillWaiters.get(key);
-      if (!waiters) {
-        waiters = new Set();
-        this.fillWaiters.set(key, waiters);
-      }
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.fillWaiters.get(key) === waiters) this.fillWaiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      waiters.add(done);
-    });
+    return this.fillWaiters.wait(key, timeoutMs);
   }
 
   /** Tells every instance that `key` was (re)filled: their local copies are dropped and waiters wake. */
   async announceFill(key: string): Promise<void> {
-    this.wake(key);
+    this.fillWaiters.wake(key);
     await this.backend.publish(CHANNEL, JSON.stringify({ o: this.origin, t: 'fill', key } satisfies Message));
   }
 
@@ -187,70 +173,35 @@ export class CacheHub {
       paths: [...(target.paths ?? [])],
       routes: [...(target.routes ?? [])],
     };
-    const { mark, keys, tokens } = this.pending.begin(targets);
     this.record(targets);
-    const outcome = await this.apply({ targets, keys, tokens });
-    if (outcome.failure) {
-      this.pending.add(targets, outcome.failure);
-      throw new ResponseInvalidationError(targets, outcome.failure.error);
+    try {
+      return await this.outbox.send(idsOf(targets));
+    } catch (error) {
+      throw new ResponseInvalidationError(targets, error);
     }
-    this.pending.settle(targets, keys, mark);
-    return outcome.deleted;
   }
 
   /**
    * One attempt in Redis: per target, atomically, a new generation (fills under way will not commit)
-   * and the index's members moved into a taken set of this attempt (with those of earlier attempts
-   * whose replies were lost); then the members and the taken sets deleted, and every instance told.
-   * Never rejects: a failure is reported with the keys taken but not deleted and this attempt's tokens.
+   * and the index's live members read; then the members deleted and every instance told. The index
+   * keeps its members (they expire by score), so a retry after a lost reply finds them again.
    */
-  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<AttemptOutcome> {
+  private async apply(targets: TargetLists): Promise<number> {
     const indexes = [
-      ...targets.tags.map(
-        (tag) => [tagIndexKey(tag), tagGenerationKey(tag), (t: string) => tagTakenKey(tag, t)] as const,
-      ),
-      ...targets.paths.map(
-        (path) => [pathIndexKey(path), pathGenerationKey(path), (t: string) => pathTakenKey(path, t)] as const,
-      ),
-      ...targets.routes.map(
-        (route) => [routeIndexKey(route), routeGenerationKey(route), (t: string) => routeTakenKey(route, t)] as const,
-      ),
+      ...targets.tags.map((tag) => [tagIndexKey(tag), tagGenerationKey(tag)]),
+      ...targets.paths.map((path) => [pathIndexKey(path), pathGenerationKey(path)]),
+      ...targets.routes.map((route) => [routeIndexKey(route), routeGenerationKey(route)]),
     ];
-    const ids = idsOf(targets);
-    const used = new Map<string, string>();
-    const takenKeys: string[] = [];
     const taken = await Promise.allSettled(
-      indexes.map(([index, generation, takenKeyOf], i) => {
-        const id = ids[i] as string;
-        const token = newGeneration();
-        used.set(id, token);
-        takenKeys.push(takenKeyOf(token));
-        const earlier = (tokens.get(id) ?? []).map(takenKeyOf);
-        return this.backend.run(
-          INVALIDATE_TAKE,
-          [index, generation, takenKeyOf(token), ...earlier],
-          [token, GENERATION_TTL_MS],
-        );
-      }),
+      indexes.map((keys) => this.backend.run(INVALIDATE, keys, [newGeneration(), GENERATION_TTL_MS])),
     );
     // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
-    const members = new Set(extraKeys);
-    let error: unknown;
-    // Taken sets to delete: those that hold members. Those of failed takes are left to the retry, which merges
-    // them (their scripts may still run after this; a DEL sent now could run before them and lose the members).
-    const takenSets: string[] = [];
-    taken.forEach((result, i) => {
-      if (result.status === 'fulfilled') for (const member of result.value) members.add(String(member));
-      else error ??= result.reason;
-      if (result.status === 'fulfilled' && result.value.length > 0) takenSets.push(takenKeys[i] as string);
-    });
-    let deleted = 0;
-    try {
-      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenSets)]);
-    } catch (cause) {
-      return { deleted: 0, failure: { error: cause, keys: [...members], tokens: used } };
+    const members = new Set<string>();
+    for (const result of taken) {
+      if (result.status === 'rejected') throw result.reason;
+      for (const member of result.value) members.add(String(member));
     }
-    if (error !== undefined) return { deleted, failure: { error, keys: [], tokens: used } };
+    const deleted = await this.backend.del(...members);
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
     this.record(targets);
     const message: Message = { o: this.origin, t: 'inv', ...targets };
@@ -260,14 +211,8 @@ export class CacheHub {
       // Redis is already clean; other instances drop their L1 copies within localTtl.
       debug('could not publish the invalidation of %s: %s', describeTargets(targets), messageOf(cause));
     }
-    debug(
-      'invalidated %d entries (tags %j, paths %j, routes %j)',
-      deleted,
-      targets.tags,
-      targets.paths,
-      targets.routes,
-    );
-    return { deleted };
+    debug('invalidated %d entries of %s', deleted, describeTargets(targets));
+    return deleted;
   }
 
   private record(message: { tags: string[]; paths: string[]; routes: string[] }): void {
@@ -282,10 +227,6 @@ export class CacheHub {
     for (const listener of this.dropListeners) listener(logged);
   }
 
-  private wake(key: string): void {
-    for (const done of [...(this.fillWaiters.get(key) ?? [])]) done();
-  }
-
   private onMessage(text: string): void {
     let message: Message;
     try {
@@ -296,7 +237,7 @@ export class CacheHub {
     if (message.o === this.origin) return;
     if (message.t === 'fill' && typeof message.key === 'string') {
       for (const listener of this.dropListeners) listener({ key: message.key });
-      this.wake(message.key);
+      this.fillWaiters.wake(message.key);
     } else if (message.t === 'inv') {
       this.record({ tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] });
     }

@@ -3,17 +3,17 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { redisFailureReason } from '../common/reasons';
+import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
-import { acquireLock, type FillLock } from './lock';
-import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
+import { decode, read, takeFillLock, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
 import { downstreamOf, sendCached } from './serve';
-import { identityOf, startFill } from './store';
+import { abandonFill, identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
 /** Builds the middleware function over the shared state of one responseCache(). */
@@ -76,12 +76,12 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const downstream = downstreamOf(config, user);
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
-    const reason = pendingReason(identityOf(ctx, shared), shared.hub.pending.scope);
+    const reason = pendingReason(identityOf(ctx, shared), shared.hub.scope);
     if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
-    const reason = pendingReason(entry, shared.hub.pending.scope);
+    const reason = pendingReason(entry, shared.hub.scope);
     if (reason !== undefined) {
       bypass(res, next, 'invalidation-pending', reason);
       return;
@@ -110,16 +110,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     return fill(ctx, shared, undefined);
   }
 
-  let settle: (entry: CachedResponse | null) => void = () => {};
-  if (config.singleFlight) {
-    const flight = new Promise<CachedResponse | null>((resolve) => {
-      settle = (entry) => {
-        resolve(entry);
-        if (flights.get(key) === flight) flights.delete(key);
-      };
-    });
-    flights.set(key, flight);
-  }
+  const settle: (entry: CachedResponse | null) => void = config.singleFlight ? flights.open(key) : () => {};
   ctx.settle = settle;
 
   let stored: CachedResponse | null;
@@ -131,7 +122,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
-    if (pendingReason(stored, shared.hub.pending.scope) === undefined) local.set(key, stored);
+    if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored);
     settle(stored);
     return serve(stored, 'HIT');
   }
@@ -140,11 +131,12 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
 
   const lockKey = lockKeyOf(key);
   startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
-  let lock: FillLock | undefined;
+  let lock: Lock | undefined;
   try {
-    lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
+    lock = await takeFillLock(shared, lockKey);
   } catch (error) {
     settle(null);
+    abandonFill(ctx, shared);
     return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
@@ -159,9 +151,9 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
   const remote = await waitForRemote(shared, ctx, lockKey);
-  if (remote && 'token' in remote) return fill(ctx, shared, remote);
+  if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
-    if (pendingReason(remote, shared.hub.pending.scope) === undefined) local.set(key, remote);
+    if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote);
     settle(remote);
     return serve(remote, 'HIT');
   }

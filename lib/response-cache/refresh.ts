@@ -2,15 +2,15 @@
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { redisFailureReason } from '../common/reasons';
+import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { lockKeyOf } from './key';
-import { acquireLock, type FillLock } from './lock';
-import { lockTtlMs, waitForRemote, within } from './lookup';
+import { takeFillLock, waitForRemote, within } from './lookup';
 import { pendingReason } from './pending';
 import { type Downstream, sendCached } from './serve';
-import { startFill } from './store';
+import { abandonFill, startFill } from './store';
 
 /**
  * Refreshes the entry for a request that must not be served a stored response (RFC 9111 §5.2.1.4).
@@ -23,7 +23,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, downstream: D
   const { req, res, next, key } = ctx;
   const arrival = Date.now();
   const serve = (entry: CachedResponse): void => {
-    const pending = pendingReason(entry, shared.hub.pending.scope);
+    const pending = pendingReason(entry, shared.hub.scope);
     if (pending !== undefined) {
       bypass(res, next, 'invalidation-pending', pending);
       return;
@@ -43,27 +43,22 @@ export async function refresh(shared: Shared, ctx: RequestContext, downstream: D
     if (current(filled)) return serve(filled);
     return fill(ctx, shared, undefined);
   }
-  const flight = new Promise<CachedResponse | null>((resolve) => {
-    ctx.settle = (entry) => {
-      resolve(entry);
-      if (refreshes.get(key) === flight) refreshes.delete(key);
-    };
-  });
-  refreshes.set(key, flight);
+  ctx.settle = refreshes.open(key);
 
   const lockKey = lockKeyOf(key);
   startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
-  let lock: FillLock | undefined;
+  let lock: Lock | undefined;
   try {
-    lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
+    lock = await takeFillLock(shared, lockKey);
   } catch (error) {
     ctx.settle(null);
+    abandonFill(ctx, shared);
     return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) return fill(ctx, shared, lock);
   // Another instance is running the handler for the key: use what it stores (if it is newer than us).
   const remote = await waitForRemote(shared, ctx, lockKey, arrival);
-  if (remote && 'token' in remote) return fill(ctx, shared, remote);
+  if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
     ctx.settle(remote);
     return serve(remote);
