@@ -252,6 +252,8 @@ function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResp
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, ctx.req, entry.vary);
   const stored = shared.storing.open(key);
+  // A lookup that does not know the endpoint varies yet keys without Vary headers: it waits for this store too.
+  const unvaried = entry.vary.length > 0 ? shared.storing.open(entryKey(ctx.base, ctx.req, [])) : undefined;
   void (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
@@ -259,6 +261,7 @@ function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResp
   })().finally(() => {
     void lock?.release();
     stored(null);
+    unvaried?.(null);
   });
 }
 

@@ -60,7 +60,16 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
-  const key = entryKey(base, req, vary);
+  let key = entryKey(base, req, vary);
+  const storing = shared.storing.get(key);
+  if (storing) {
+    // This process is storing a new response of the key: wait (bounded) so the older copy is not served
+    // meanwhile; the store may have taught us that the endpoint varies, which changes the key.
+    await within(storing, config.lockTimeoutMs);
+    vary = hub.knownVarySpec(endpoint) ?? vary;
+    key = entryKey(base, req, vary);
+    prefetched = undefined; // read before the store committed
+  }
   const ctx: RequestContext = {
     req,
     res,
@@ -94,9 +103,6 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
     return refresh(shared, ctx, downstream);
   }
-  const storing = shared.storing.get(key);
-  // This process is storing a new response of the key: wait (bounded) so the older copy is not served meanwhile.
-  if (storing) await within(storing, config.lockTimeoutMs);
   const localEntry = local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
 
