@@ -122,7 +122,7 @@ function finish(
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
     sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;

@@ -83,10 +83,10 @@ export function updateFrom304(
     ageMs: freshness.ageMs,
     freshMs: lifetimeMs ?? 0,
   };
-  const refused = (['no-store', 'private'] as const).find((directive) => directives.has(directive));
+  const refused = (['no-store', 'private', 'no-cache'] as const).find((directive) => directives.has(directive));
   let skip: Explained<SkipReason> | undefined;
   if (refused !== undefined) skip = { reason: refused, detail: `the 304 says Cache-Control: ${refused}` };
-  else if (directives.has('no-cache') || lifetimeMs === undefined) {
+  else if (lifetimeMs === undefined) {
     skip = { reason: 'not-fresh', detail: 'the 304 leaves the entry without freshness' };
   }
   return { entry: updated, skip };
