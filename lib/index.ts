@@ -20,6 +20,14 @@ export {
   rateLimit,
   type WindowLimit,
 } from './rate-limit';
-export { type CreateRedisOptions, createRedis, type RedisClient, type RedisTarget } from './redis';
+export {
+  type CreateRedisOptions,
+  createRedis,
+  type RedisClient,
+  type RedisHealth,
+  type RedisHealthOptions,
+  type RedisTarget,
+  redisHealth,
+} from './redis';
 export { type ResponseCacheMiddleware, type ResponseCacheOptions, responseCache } from './response-cache';
 export { type SessionsMiddleware, type SessionsOptions, sessions } from './sessions';

@@ -82,7 +82,9 @@ describe('aiCache() with streamed results', () => {
         break;
       }
       await waitFor(() => closed, { what: 'the source to close' });
-      await waitFor(() => capture.events.some((e) => e.reason === 'stream-abandoned'), { what: 'the skip' });
+      await waitFor(() => capture.events.some((e) => e.outcome === 'skip' && e.reason === 'stream-abandoned'), {
+        what: 'the skip',
+      });
       expect(await shared.client.exists(suggest.keyFor('q'))).to.equal(0);
       expect(await collect(suggest('q'))).to.deep.equal(['one', 'two', 'three']);
       expect(inferences).to.equal(2);
@@ -207,7 +209,9 @@ describe('aiCache() with a streamed result nobody reads', () => {
       expect(await client.get(lock)).to.be.a('string');
       // Without the idle timer the holder keeps renewing its lock for lockWait (1 min): nobody else computes.
       await waitFor(async () => (await client.exists(lock)) === 0, { what: 'the lock to be released' });
-      await waitFor(() => capture.events.some((e) => e.reason === 'stream-idle'), { what: 'the skip' });
+      await waitFor(() => capture.events.some((e) => e.outcome === 'skip' && e.reason === 'stream-idle'), {
+        what: 'the skip',
+      });
       expect(counts.closed).to.equal(1);
       expect(await client.exists(suggest.keyFor('q'))).to.equal(0);
       // The flight left the in-process map: an identical call here runs (and stores) a new inference.

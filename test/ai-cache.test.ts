@@ -299,7 +299,9 @@ describe('aiCache()', () => {
       );
       try {
         expect(await suggest('q')).to.deep.equal({ ok: false });
-        await waitFor(() => capture.events.some((e) => e.reason === 'should-cache'), { what: 'the skip' });
+        await waitFor(() => capture.events.some((e) => e.outcome === 'skip' && e.reason === 'should-cache'), {
+          what: 'the skip',
+        });
         expect(await suggest('q')).to.deep.equal({ ok: true });
         await storedEntry(shared.client, suggest.keyFor('q'));
         expect(await suggest('q')).to.deep.equal({ ok: true });

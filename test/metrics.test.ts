@@ -82,10 +82,12 @@ describe('prometheusMetrics()', () => {
 
     it('should count skips and bypasses with their reason', async () => {
       emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: 'set-cookie' });
-      emitEvent({ kind: 'cache', cache: 'db', outcome: 'bypass' });
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'bypass', reason: 'invalidation-pending' });
       const text = await metrics.metrics();
       expect(sample(text, 'redis_middleware_cache_skips_total{cache="api",reason="set-cookie"}')).to.equal(1);
-      expect(sample(text, 'redis_middleware_cache_bypasses_total{cache="db",reason="none"}')).to.equal(1);
+      expect(sample(text, 'redis_middleware_cache_bypasses_total{cache="db",reason="invalidation-pending"}')).to.equal(
+        1,
+      );
     });
   });
 

@@ -106,7 +106,8 @@ describe('queryCache() serializer', () => {
         kind: 'cache',
         cache: 'db',
         outcome: 'skip',
-        reason: 'unserializable: cannot cache a Map object',
+        reason: 'unserializable',
+        detail: 'cannot cache a Map object',
       });
     });
   });

@@ -3,6 +3,7 @@ import { toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
+import { type BypassReason, redisFailureReason } from '../common/reasons';
 import type { Lock } from '../redis';
 import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
@@ -27,7 +28,7 @@ export interface Resolved {
   outcome: Outcome;
   from: 'cache' | 'inference' | 'direct';
   /** Why the cache was bypassed, for `direct`. */
-  reason?: string;
+  reason?: BypassReason;
 }
 
 /** Per-call controls after parsing. */
@@ -90,9 +91,9 @@ export class AiCacheCore<A extends unknown[]> {
       const status = outcome.kind === 'stream' ? outcome.recorder.status : undefined;
       if ((status === 'abandoned' || status === 'idle') && attempt < 3) continue;
       if (resolved.from === 'direct') {
-        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'bypass', reason: resolved.reason ?? 'redis-down' });
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'bypass', reason: resolved.reason ?? 'redis-unavailable' });
       } else if (joined) {
-        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'hit', reason: 'shared' });
+        emitEvent({ kind: 'cache', cache: 'ai', outcome: 'hit' });
       } else {
         emitEvent({ kind: 'cache', cache: 'ai', outcome: resolved.from === 'cache' ? 'hit' : 'miss' });
       }
@@ -144,10 +145,10 @@ export class AiCacheCore<A extends unknown[]> {
 
   private async fly(key: string, args: A, controls: ParsedControls, flight: Flight): Promise<Resolved> {
     const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
-    if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-down');
+    if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-unavailable');
     if (!controls.refresh) {
       const hit = await this.reader.read(key);
-      if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
+      if (typeof hit === 'string') return this.run(key, args, controls, undefined, flight, hit);
       if (hit) return found(hit, flight);
     }
     if (!useLock) return this.run(key, args, controls, undefined, flight);
@@ -158,12 +159,12 @@ export class AiCacheCore<A extends unknown[]> {
         lock = await acquireInferenceLock(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
       } catch (error) {
         debug('lock %s failed, running without it: %s', key, error);
-        return this.run(key, args, controls, undefined, flight, 'redis-error');
+        return this.run(key, args, controls, undefined, flight, redisFailureReason(error));
       }
       if (lock) {
         // Another process may have stored the entry between our read and our lock.
         const hit = controls.refresh ? undefined : await this.reader.read(key);
-        if (hit && hit !== 'error') {
+        if (hit !== undefined && typeof hit !== 'string') {
           await lock.release();
           return found(hit, flight);
         }
@@ -178,7 +179,7 @@ export class AiCacheCore<A extends unknown[]> {
       // A refresh cannot tell the other holder's new entry from the old one: it computes its own, after it.
       if (controls.refresh) continue;
       const hit = await this.reader.read(key);
-      if (hit === 'error') return this.run(key, args, controls, undefined, flight, 'redis-error');
+      if (typeof hit === 'string') return this.run(key, args, controls, undefined, flight, hit);
       if (hit) return found(hit, flight);
     }
   }
@@ -190,7 +191,7 @@ export class AiCacheCore<A extends unknown[]> {
     controls: ParsedControls,
     lock: Lock | undefined,
     flight: Flight,
-    bypassReason?: string,
+    bypassReason?: BypassReason,
   ): Promise<Resolved> {
     const { finish } = flight;
     const from = bypassReason === undefined ? 'inference' : 'direct';

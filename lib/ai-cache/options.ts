@@ -121,7 +121,7 @@ export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConf
   }
   const lockTtlMs = parseDuration(o.lockTtl ?? DEFAULTS.lockTtl, 'lockTtl', { minMs: 100 });
   return {
-    backend: resolveBackend(o),
+    backend: resolveBackend(o, 'ai-cache'),
     modelOf,
     ttlMs: parseDuration(o.ttl ?? DEFAULTS.ttl, 'ttl'),
     keyMaterial: parseKey<A>(o.key),

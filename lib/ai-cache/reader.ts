@@ -1,6 +1,7 @@
 // Reads an entry: GET, decode (with a memo of recently decoded compressed strings), turn into an outcome.
 import { LRUCache } from 'lru-cache';
 import { debugFor, warnOnce } from '../common/log';
+import { redisFailureReason } from '../common/reasons';
 import type { Backend } from '../redis';
 import type { Outcome } from './core';
 import { decodeEntry, isCompressedText, parseText } from './entry';
@@ -29,14 +30,14 @@ export class EntryReader {
     }
   }
 
-  /** The entry of `key` as an outcome; undefined on a miss or an unusable entry; 'error' when Redis failed. */
-  async read(key: string): Promise<Outcome | undefined | 'error'> {
+  /** The entry of `key` as an outcome; undefined on a miss or an unusable entry; the failure's reason when Redis failed. */
+  async read(key: string): Promise<Outcome | undefined | 'redis-unavailable' | 'redis-error'> {
     let bytes: Buffer | null;
     try {
       bytes = await this.backend.get(key);
     } catch (error) {
       debug('read %s failed, calling the function directly: %s', key, error);
-      return 'error';
+      return redisFailureReason(error);
     }
     if (!bytes) return undefined;
     const memo = this.decoded && isCompressedText(bytes) ? this.decoded.get(key) : undefined;
@@ -48,7 +49,10 @@ export class EntryReader {
       decoded && ((kind, text) => decoded.set(key, { bytes, kind, text })),
     );
     if (typeof entry === 'string') {
-      warnOnce('W_AI_CACHE_BAD_ENTRY', `ignoring an unusable aiCache entry (${entry}); it counts as a miss`);
+      warnOnce(
+        'W_AI_CACHE_BAD_ENTRY',
+        `ignoring an unusable aiCache entry ${key} (${entry}); it counts as a miss (printed once per process)`,
+      );
       debug('unusable entry %s: %s', key, entry);
       return undefined;
     }

@@ -1,6 +1,7 @@
 // Writes entries: shouldCache, the maxSize check, compression and a bounded SET; never throws.
 import { emitEvent } from '../common/events';
 import { debugFor } from '../common/log';
+import { redisFailureReason } from '../common/reasons';
 import { type Entry, encodeEntry } from './entry';
 import type { AiCacheConfig } from './options';
 
@@ -27,7 +28,7 @@ export class EntryWriter {
       return;
     }
     if (backend.isDown()) {
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-down' });
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-unavailable' });
       return;
     }
     try {
@@ -36,7 +37,7 @@ export class EntryWriter {
       emitEvent({ kind: 'cache', cache: 'ai', outcome: 'store', rawBytes, storedBytes: bytes.length });
       debug('stored %s: %d bytes raw, %d stored', key, rawBytes, bytes.length);
     } catch (error) {
-      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'redis-error' });
+      emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: redisFailureReason(error) });
       debug('store %s failed: %s', key, error);
     }
   }

@@ -1,5 +1,6 @@
 // The one way every middleware reports what it did: typed events on a process-wide bus (metrics adapters listen).
 import { EventEmitter } from 'node:events';
+import type { BypassReason, SkipReason } from './reasons';
 
 /** Which cache an event is about, as the `cache` label of metrics. */
 export type CacheName = 'api' | 'ai' | 'db';
@@ -9,12 +10,35 @@ export type MiddlewareEvent =
   | {
       kind: 'cache';
       cache: CacheName;
-      /** hit, miss, bypass (Redis unavailable or request opted out), stale (served stale), store, skip (not stored: why in `reason`) */
-      outcome: 'hit' | 'miss' | 'bypass' | 'stale' | 'store' | 'skip';
-      reason?: string;
+      /** hit, miss, stale (served stale), store (written: sizes before and after compression) */
+      outcome: 'hit' | 'miss' | 'stale' | 'store';
       /** On `store`: bytes before and after compression. */
       rawBytes?: number;
       storedBytes?: number;
+      /** A sentence for debug lines: never a metric label. */
+      detail?: string;
+    }
+  | {
+      kind: 'cache';
+      cache: CacheName;
+      /** The lookup did not use the cache (the origin ran), for `reason`. */
+      outcome: 'bypass';
+      /** Why, from the closed list `bypassReasons` (the metric label). */
+      reason: BypassReason;
+      /** A sentence for debug lines (may name keys, headers, errors): never a metric label. */
+      detail?: string;
+    }
+  | {
+      kind: 'cache';
+      cache: CacheName;
+      /** The result was not stored, for `reason`. */
+      outcome: 'skip';
+      /** Why, from the closed list `skipReasons` (the metric label). */
+      reason: SkipReason;
+      /** A sentence for debug lines (may name keys, headers, errors): never a metric label. */
+      detail?: string;
+      /** On `too-large`: the size that was refused. */
+      rawBytes?: number;
     }
   | { kind: 'limit'; limiter: string; outcome: 'allow' | 'reject' | 'throttle' | 'insurance' | 'block' | 'error' }
   | { kind: 'session'; outcome: 'store-error' | 'fresh-start' | 'too-large' }

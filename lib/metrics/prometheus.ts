@@ -3,7 +3,8 @@ import type { Counter, Histogram, Registry } from 'prom-client';
 import { describe } from '../common/duration';
 import { type CacheName, type MiddlewareEvent, onEvent } from '../common/events';
 import { assertOptionsObject } from '../common/validate';
-import { BoundedLabel, redisErrorClass } from './labels';
+import { connectionStates } from '../redis/connections';
+import { BoundedLabel, operationLabel, reasonLabel, redisErrorClass } from './labels';
 import { loadPromClient, type PromClientModule } from './prom-client';
 
 /** Options of `prometheusMetrics()`. */
@@ -44,7 +45,7 @@ export interface PrometheusMetrics {
 
 const CACHES: readonly CacheName[] = ['api', 'ai', 'db'];
 const DEFAULT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-/** Most distinct values kept for free-text labels (skip reasons, limiter names, Redis operations). */
+/** Most distinct limiter names kept (the application chooses them; a misuse must not grow series without bound). */
 const MAX_LABEL_VALUES = 50;
 
 /**
@@ -104,7 +105,11 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     'outcome',
   ]);
   const session = {
-    'store-error': counter('session_store_errors_total', 'Session store calls that failed (Redis down or slow)', []),
+    'store-error': counter(
+      'session_store_errors_total',
+      'Session store calls that failed, and requests left without a session because the store was unavailable',
+      [],
+    ),
     'fresh-start': counter('session_fresh_starts_total', 'Sessions restarted empty because stored data was bad', []),
     'too-large': counter('session_too_large_total', 'Sessions not saved because they exceeded the size limit', []),
   };
@@ -115,6 +120,16 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     buckets,
     registers: [registry],
   });
+  new prom.Gauge({
+    name: `${prefix}redis_connected`,
+    help: 'Whether every Redis client of a concern is connected and ready (1) or not (0); absent in memory mode',
+    labelNames: ['concern'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [concern, connected] of connectionStates()) this.set({ concern }, connected);
+    },
+  });
   const redisErrors = counter('redis_command_errors_total', 'Redis calls that failed, by operation and class', [
     'operation',
     'class',
@@ -124,18 +139,16 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     for (const metric of [cache.hit, cache.miss, cache.stale, cache.store]) metric.inc({ cache: name }, 0);
   }
 
-  const reasons = new BoundedLabel(MAX_LABEL_VALUES);
   const limiters = new BoundedLabel(MAX_LABEL_VALUES);
-  const operations = new BoundedLabel(MAX_LABEL_VALUES);
 
   const record = (event: MiddlewareEvent): void => {
     switch (event.kind) {
       case 'cache': {
         if (event.outcome === 'skip' || event.outcome === 'bypass') {
-          cache[event.outcome].inc({ cache: event.cache, reason: reasons.of(event.reason) });
-        } else {
-          cache[event.outcome].inc({ cache: event.cache });
+          cache[event.outcome].inc({ cache: event.cache, reason: reasonLabel(event.reason) });
+          return;
         }
+        cache[event.outcome].inc({ cache: event.cache });
         if (event.outcome === 'store' && event.rawBytes !== undefined && event.storedBytes !== undefined) {
           rawBytes.inc({ cache: event.cache }, event.rawBytes);
           storedBytes.inc({ cache: event.cache }, event.storedBytes);
@@ -150,7 +163,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
         session[event.outcome].inc();
         return;
       case 'redis': {
-        const operation = operations.of(event.operation);
+        const operation = operationLabel(event.operation);
         redisLatency.observe({ operation }, event.durationMs / 1000);
         if (event.error !== undefined) redisErrors.inc({ operation, class: redisErrorClass(event.error) });
         return;
@@ -175,8 +188,8 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
 }
 
 function isPromClient(value: unknown): value is PromClientModule {
-  const candidate = value as Partial<Record<'Counter' | 'Histogram' | 'register', unknown>> | null;
-  return typeof candidate?.Counter === 'function' && typeof candidate.Histogram === 'function';
+  const candidate = value as Partial<Record<'Counter' | 'Gauge' | 'Histogram', unknown>> | null;
+  return ['Counter', 'Gauge', 'Histogram'].every((name) => typeof candidate?.[name as 'Counter'] === 'function');
 }
 
 function isRegistry(value: unknown): value is Registry {

@@ -85,7 +85,7 @@ export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
     }
   }
   const maxEntryBytes = parseInteger(options.maxEntryBytes, 'maxEntryBytes', 1024 * 1024, 1);
-  const backend = resolveBackend(options);
+  const backend = resolveBackend(options, 'query-cache');
   const generationTtlMs = 2 * Math.max(maxTtlMs, defaultTtlMs, ...tableTtls.values());
   return { backend, defaultTtlMs, tableTtls, maxEntryBytes, generationTtlMs };
 }

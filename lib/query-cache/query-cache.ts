@@ -3,6 +3,7 @@ import { messageOf } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
 import { Flights } from '../common/flights';
 import { debugFor, warn } from '../common/log';
+import { redisFailureReason, type SkipReason } from '../common/reasons';
 import { buildEntry, generationKey, generationsOf, payloadOffset } from './entry';
 import { QueryInvalidationError } from './errors';
 import { Invalidator } from './invalidation';
@@ -126,9 +127,9 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
   /** Stores a loaded result unless an invalidation happened since the load started. Never throws. */
   async function store(query: NormalizedQuery, value: unknown, generations: string[], epochs: number[]) {
     const { tables, key } = query;
-    const skip = (reason: string) => {
-      debug('not stored %s: %s', key, reason);
-      emitEvent({ kind: 'cache', cache: 'db', outcome: 'skip', reason });
+    const skip = (reason: SkipReason, detail?: string) => {
+      debug('not stored %s: %s', key, detail === undefined ? reason : `${reason} (${detail})`);
+      emitEvent({ kind: 'cache', cache: 'db', outcome: 'skip', reason, ...(detail === undefined ? {} : { detail }) });
     };
     if (tables.some((table) => invalidator.isPending(table)) || !sameList(epochs, epochsOf(tables))) {
       return skip('invalidated');
@@ -137,7 +138,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
     try {
       payload = serialize(value);
     } catch (error) {
-      if (error instanceof UnserializableError) return skip(`unserializable: ${error.message}`);
+      if (error instanceof UnserializableError) return skip('unserializable', error.message);
       throw error;
     }
     const entry = buildEntry(generations, payload);
@@ -160,7 +161,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
       if (stored !== 1) return skip('invalidated');
       emitEvent({ kind: 'cache', cache: 'db', outcome: 'store', rawBytes: bytes, storedBytes: bytes });
     } catch (error) {
-      skip(`redis: ${messageOf(error)}`);
+      skip(redisFailureReason(error), messageOf(error));
     }
   }
 

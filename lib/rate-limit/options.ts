@@ -129,7 +129,7 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
   }
 
   const clock = parseFunction<() => number>(options.clock, 'clock');
-  const backend = resolveBackend(options);
+  const backend = resolveBackend(options, 'rate-limit');
   if (clock && backend.kind !== 'memory') {
     throw new TypeError('clock option applies to the memory backend only (Redis keeps time with its own clock)');
   }

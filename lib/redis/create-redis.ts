@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { type Duration, describe, parseDuration } from '../common/duration';
 import { assertOptionsObject, parseBoolean, parseInteger } from '../common/validate';
 import { type ClientBounds, clusterOptions, nodeOptions, sentinelOptions } from './client-settings';
+import { watchConnection } from './connections';
 import { traceRedisClient } from './trace';
 
 /** The Redis clients every factory accepts. */
@@ -63,6 +64,7 @@ export type RedisTarget =
 export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
   const client = buildClient(target, options);
   traceRedisClient(client);
+  watchConnection(client);
   return client;
 }
 

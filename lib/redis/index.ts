@@ -1,6 +1,7 @@
 // The Redis foundation: client factory, key builder, hashing, backends and scripts.
 export type { Backend } from './backend';
 export { canonicalJson, HASH_LENGTH, hashCanonical, sha256Hex } from './canonical';
+export { type Concern, concerns, connectionStates, registerClient, watchConnection } from './connections';
 export {
   type CreateRedisOptions,
   createRedis,
@@ -16,5 +17,6 @@ export { MemoryBackend, sharedMemoryBackend } from './memory-backend';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
 export { FIRST_RETRY_MS, MAX_RETRY_MS, Outbox, type OutboxOptions } from './outbox';
 export { RedisBackend, redisBackendFor } from './redis-backend';
+export { type RedisHealth, type RedisHealthOptions, redisHealth } from './redis-health';
 export { assertRedisClient, DEFAULT_REDIS_TIMEOUT_MS, type RedisConnectionOptions, resolveBackend } from './resolve';
 export { defineScript, type ScriptDefinition, type ScriptReply } from './script';

@@ -1,6 +1,7 @@
 // Factory-time handling of the options every middleware shares: `redis` and `redisTimeout`.
 import { type Duration, describe, parseDuration } from '../common/duration';
 import { type Backend, DEFAULT_REDIS_TIMEOUT_MS } from './backend';
+import { type Concern, registerClient } from './connections';
 
 export { DEFAULT_REDIS_TIMEOUT_MS };
 
@@ -38,10 +39,14 @@ export function assertRedisClient(value: unknown, optionName = 'redis'): asserts
   }
 }
 
-/** Parses `redis` and `redisTimeout` into the backend the middleware will use. */
-export function resolveBackend(options: RedisConnectionOptions): Backend {
+/**
+ * Parses `redis` and `redisTimeout` into the backend the middleware will use; with `concern`, the client
+ * also counts as that concern's for the connected gauge.
+ */
+export function resolveBackend(options: RedisConnectionOptions, concern?: Concern): Backend {
   const timeoutMs = parseDuration(options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT_MS, 'redisTimeout');
   if (options.redis === undefined) return sharedMemoryBackend();
   assertRedisClient(options.redis);
+  if (concern !== undefined) registerClient(options.redis, concern);
   return redisBackendFor(options.redis, timeoutMs);
 }

@@ -17,7 +17,11 @@ export interface ScriptDefinition<R extends ScriptReply = ScriptReply> {
   memory(store: MemoryStore, keys: string[], args: string[], now: number): R;
 }
 
-/** Declares a script (an identity function that checks the shape at compile time). */
+/** The names of every declared script: the closed list of script values of the `operation` metric label. */
+export const scriptNames = new Set<string>();
+
+/** Declares a script (checks the shape at compile time and records its name for the metrics). */
 export function defineScript<R extends ScriptReply>(definition: ScriptDefinition<R>): ScriptDefinition<R> {
+  scriptNames.add(definition.name);
   return definition;
 }

@@ -3,7 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
 import type { Flights } from '../common/flights';
 import { debugFor } from '../common/log';
-import type { CachedResponse } from './entry';
+import type { BypassReason } from '../common/reasons';
+import { type CachedResponse, currentAgeMs, hasValidators } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
@@ -39,7 +40,7 @@ export interface RequestContext {
   key: string;
   user: string | undefined;
   policy: Extract<RequestPolicy, { bypass: false }>;
-  /** An expired entry still usable if the handler fails (stale-if-error). */
+  /** An expired entry: usable if the handler fails (stale-if-error), or renewed by the handler's 304. */
   stale: CachedResponse | undefined;
   /** The hub's invalidation counter when the lookup started (stale-set race check). */
   seq: number;
@@ -51,8 +52,12 @@ export interface RequestContext {
   settle(entry: CachedResponse | null): void;
 }
 
-/** How usable an entry is for a request right now. */
-export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'unusable';
+/**
+ * How usable an entry is for a request right now: fresh; stale but servable while one request
+ * refreshes it (stale-while-revalidate) or if the handler fails (stale-if-error); stale with
+ * validators (a conditional request to the handler may renew it); or not at all.
+ */
+export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'validatable' | 'unusable';
 
 /** Classifies an entry by age (RFC 9111 §4.2, RFC 5861) and by the request's Vary header values. */
 export function usability(
@@ -63,18 +68,18 @@ export function usability(
   for (const name of entry.vary) {
     if ((entry.varyValues[name] ?? null) !== normaliseHeaderValue(ctx.req.headers[name])) return 'unusable';
   }
-  const age = now - entry.storedAt;
+  const age = currentAgeMs(entry, now);
   if (ctx.policy.maxAgeMs !== undefined && age > ctx.policy.maxAgeMs) return 'unusable';
   if (age < entry.freshMs) return 'fresh';
   if (age < entry.freshMs + entry.swrMs) return 'revalidate';
   if (age < entry.freshMs + entry.sieMs) return 'if-error';
-  return 'unusable';
+  return hasValidators(entry) ? 'validatable' : 'unusable';
 }
 
-/** Marks the response as not using the cache and hands over to the route. */
-export function bypass(res: Response, next: NextFunction, reason: string): void {
-  debug('bypass: %s', reason);
+/** Marks the response as not using the cache and hands over to the route; `detail` goes to debug lines only. */
+export function bypass(res: Response, next: NextFunction, reason: BypassReason, detail: string): void {
+  debug('bypass %s %s: %s (%s)', res.req.method, res.req.originalUrl, reason, detail);
   if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason });
+  emitEvent({ kind: 'cache', cache: 'api', outcome: 'bypass', reason, detail });
   next();
 }

@@ -3,14 +3,24 @@ import { etag } from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import type { Explained, SkipReason } from '../common/reasons';
 import type { Lock } from '../redis';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { pendingReason } from './pending';
-import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
-import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
+import { conditionalHeadersFor, updateFrom304 } from './revalidate';
+import { finalHeadSkipReason, storability } from './rules';
+import {
+  cacheControlFor,
+  downstreamOf,
+  isNotModified,
+  listedInConnection,
+  NOT_STORED_HEADERS,
+  sendCached,
+  toNotModified,
+} from './serve';
 import { abandonFill, startFill, store } from './store';
 
 const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -23,9 +33,21 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', '
 export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
+  const requestedAt = Date.now();
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
-  const restoreConditional = hideConditionalHeaders(req);
+  const restoreRequest = hideConditionalHeaders(req);
+  // A stale entry with the handler's own validators: ask the handler whether it changed (RFC 9111 §4.3.1).
+  const validators = ctx.stale === undefined ? undefined : conditionalHeadersFor(ctx.stale);
+  Object.assign(req.headers, validators);
+  // A HEAD miss runs the route as a GET (as nginx does): the entry it stores serves both, with one ETag.
+  const head = req.method === 'HEAD';
+  if (head) req.method = 'GET';
+  const restoreConditional = (): void => {
+    for (const name of Object.keys(validators ?? {})) delete req.headers[name];
+    restoreRequest();
+    if (head) req.method = 'HEAD';
+  };
   let overflowed = false;
   const capture = new ResponseCapture(
     res,
@@ -33,7 +55,14 @@ export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined
     (body) => {
       restoreConditional();
       try {
-        finish(ctx, shared, capture, body, conditional, preset, lock);
+        finish(
+          ctx,
+          shared,
+          capture,
+          body,
+          { conditional, preset, requestedAt, validated: validators !== undefined },
+          lock,
+        );
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -44,12 +73,12 @@ export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined
       restoreConditional();
       overflowed = true;
       res.setHeader('X-Cache', 'MISS');
-      skip(`body above maxBodySize (${shared.config.maxBodySize} bytes)`);
+      skip({ reason: 'too-large', detail: `body above maxBodySize (${shared.config.maxBodySize} bytes)` });
     },
   );
-  const skip = (reason: string): void => {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+  const skip = ({ reason, detail }: Explained<SkipReason>): void => {
+    debug('not stored %s: %s (%s)', ctx.key, reason, detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason, detail });
     done(ctx, shared, null, lock);
   };
   res.once('close', () => {
@@ -78,50 +107,87 @@ function hideConditionalHeaders(req: Request): () => void {
   };
 }
 
+/** What the fill knew before the handler ran. */
+interface Before {
+  /** The request headers, conditional ones included (the handler did not see those). */
+  conditional: Request['headers'];
+  /** Headers set on the response before the route ran (JSON of each value). */
+  preset: ReadonlyMap<string, string>;
+  /** When the handler started (RFC 9111 §4.2.3 request_time). */
+  requestedAt: number;
+  /** Whether the handler was sent the stale entry's validators. */
+  validated: boolean;
+}
+
 /** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
 function finish(
   ctx: RequestContext,
   shared: Shared,
   capture: ResponseCapture,
   body: Buffer,
-  conditional: Request['headers'],
-  preset: ReadonlyMap<string, string>,
+  { conditional, preset, requestedAt, validated }: Before,
   lock: Lock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
-  const perUser = config.user !== undefined && ctx.user !== undefined;
-  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.scope) === undefined) {
+  const downstream = downstreamOf(config, ctx.user);
+  const stale = ctx.stale !== undefined && pendingReason(ctx.stale, shared.hub.scope) === undefined;
+  if (stale && validated && res.statusCode === 304 && ctx.stale) {
+    // The handler says the stale entry is still good: serve it with the 304's headers, and store it renewed.
+    const { entry, skip } = updateFrom304(ctx.stale, res.getHeaders(), config, requestedAt);
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    capture.detach();
+    debug('revalidated %s', ctx.key);
+    sendCached(req, res, entry, 'REVALIDATED', downstream);
+    if (skip !== undefined) {
+      debug('not stored %s: %s (%s)', ctx.key, skip.reason, skip.detail);
+      emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', ...skip });
+      done(ctx, shared, null, lock);
+    } else storeAfterAnswer(ctx, shared, entry, lock);
+    return;
+  }
+  const ageMs = ctx.stale === undefined ? 0 : currentAgeMs(ctx.stale, Date.now());
+  if (res.statusCode >= 500 && stale && ctx.stale && ageMs < ctx.stale.freshMs + ctx.stale.sieMs) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
-    sendCached(req, res, ctx.stale, 'STALE', perUser);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
+    sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;
   }
   const success = res.statusCode >= 200 && res.statusCode < 300;
-  if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
+  const ownEtag = !(success && res.statusCode !== 204) || setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
-  let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
+  const storable = storability(req, res, body, vary, config, ctx.user, requestedAt);
+  let reason: Explained<SkipReason> | undefined = 'reason' in storable ? storable : undefined;
   const started = startFill(ctx, shared);
   const tags = Array.isArray(started.tags) ? started.tags : [];
-  if (reason === undefined && !Array.isArray(started.tags)) reason = started.tags.error;
+  if (reason === undefined && !Array.isArray(started.tags)) {
+    reason = { reason: 'tags-error', detail: started.tags.error };
+  }
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
-  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
-    reason = 'invalidated while the handler ran';
-  reason ??= pendingReason(identity, shared.hub.scope);
+  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity)) {
+    reason = { reason: 'invalidated', detail: 'invalidated while the handler ran' };
+  }
+  if (reason === undefined) {
+    const pending = pendingReason(identity, shared.hub.scope);
+    if (pending !== undefined) reason = { reason: 'invalidation-pending', detail: pending };
+  }
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
-  if (reason === undefined) {
+  if (reason === undefined && !('reason' in storable)) {
+    const storedAt = Date.now();
+    // The Date clients see on this answer and on every hit: the handler's, or now (RFC 9110 §6.6.1).
+    if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
     const ownCacheControl = res.getHeader('cache-control') !== undefined;
-    const freshMs = freshLifetimeMs(res, config.ttlMs);
     const headers: CachedResponse['headers'] = [];
+    const hopByHop = listedInConnection(res.getHeader('connection'));
     for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
-        continue;
-      if (preset.get(name) === JSON.stringify(value)) continue;
+      if (value === undefined || NOT_STORED_HEADERS.has(name) || hopByHop.has(name)) continue;
+      if (name === 'cache-control' && !ownCacheControl) continue;
+      if (name !== 'date' && preset.get(name) === JSON.stringify(value)) continue;
       headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
     const varyValues: Record<string, string | null> = {};
@@ -131,16 +197,21 @@ function finish(
       headers,
       body,
       etag: String(res.getHeader('etag') ?? etag(body)),
+      ownEtag: ownEtag && res.getHeader('etag') !== undefined,
       ownCacheControl,
       vary,
       varyValues,
-      storedAt: Date.now(),
-      freshMs,
-      swrMs: config.staleWhileRevalidateMs,
-      sieMs: config.staleIfErrorMs,
+      storedAt,
+      ageMs: storable.ageMs,
+      freshMs: storable.lifetimeMs,
+      swrMs: storable.mustRevalidate ? 0 : (storable.staleWhileRevalidateMs ?? config.staleWhileRevalidateMs),
+      sieMs: storable.mustRevalidate ? 0 : (storable.staleIfErrorMs ?? config.staleIfErrorMs),
       ...identity,
     };
-    addedCacheControl = ownCacheControl ? undefined : cacheControlFor(freshMs, perUser);
+    const remainingMs = storable.lifetimeMs - storable.ageMs;
+    addedCacheControl = ownCacheControl
+      ? undefined
+      : cacheControlFor(remainingMs, downstream.perUser, downstream.clientMaxAgeMs);
     if (addedCacheControl !== undefined) res.setHeader('Cache-Control', addedCacheControl);
   }
   res.setHeader('X-Cache', 'MISS');
@@ -167,14 +238,19 @@ function finish(
   capture.release(notModified ? undefined : body, recheck);
   recheck(); // after release too: the safety net when the head hook could not run
   if (entry === null) {
-    debug('not stored %s: %s', ctx.key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    const why = reason ?? { reason: 'invalidated', detail: 'dropped before it was stored' };
+    debug('not stored %s: %s (%s)', ctx.key, why.reason, why.detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason: why.reason, detail: why.detail });
     done(ctx, shared, null, lock);
     return;
   }
+  storeAfterAnswer(ctx, shared, entry, lock);
+}
+
+/** Settles the flight with the entry and stores it; the L1 gets it only once Redis committed it (store.ts). */
+function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResponse, lock: Lock | undefined): void {
   done(ctx, shared, entry, lock);
-  const key = entryKey(ctx.base, req, vary);
-  // The L1 gets the entry only once Redis committed it (store.ts): a refused store is never served from here.
+  const key = entryKey(ctx.base, ctx.req, entry.vary);
   const stored = shared.storing.open(key);
   void (async () => {
     const generations = await startFill(ctx, shared).generations;
@@ -186,13 +262,18 @@ function finish(
   });
 }
 
-/** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
-function setStrongEtag(req: Request, res: Response, body: Buffer): void {
+/**
+ * Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body;
+ * returns true when the ETag is the handler's own (kept as it is).
+ */
+function setStrongEtag(req: Request, res: Response, body: Buffer): boolean {
   const current = res.getHeader('etag');
   const expressEtag = req.app?.get('etag fn') as ((body: Buffer, encoding?: string) => string) | undefined;
   if (current === undefined || (typeof expressEtag === 'function' && current === expressEtag(body))) {
     res.setHeader('ETag', etag(body));
+    return false;
   }
+  return true;
 }
 
 /** Settles the flight; without an entry to store, the lock and the generations the fill created are released at once. */

@@ -82,7 +82,7 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
  */
 responseCache.invalidator = function invalidator(options: RedisConnectionOptions = {}): RequestHandler {
   assertOptionsObject(options, 'responseCache.invalidator');
-  const hub = hubFor(resolveBackend(options));
+  const hub = hubFor(resolveBackend(options, 'response-cache'));
   hub.ensureSubscribed();
   return (req, res, next) => {
     watchUnsafeRequest(req, res, hub);
@@ -92,4 +92,4 @@ responseCache.invalidator = function invalidator(options: RedisConnectionOptions
 
 /** Drops matching responses on every instance, through any client (for code that holds no middleware). */
 responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> =>
-  hubFor(resolveBackend(options)).invalidate(toHubTarget(target));
+  hubFor(resolveBackend(options, 'response-cache')).invalidate(toHubTarget(target));

@@ -2,6 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
@@ -11,7 +12,7 @@ import { decode, read, takeFillLock, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
-import { sendCached } from './serve';
+import { downstreamOf, sendCached } from './serve';
 import { abandonFill, identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
@@ -41,8 +42,9 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   hub.ensureSubscribed();
   const user = userOf(req, shared);
   const policy = requestPolicy(req, config, user);
-  if (policy.bypass) return bypass(res, next, policy.reason);
-  if (config.backend.isDown()) return bypass(res, next, 'Redis is unavailable');
+  if (policy.bypass) return bypass(res, next, policy.reason, policy.detail);
+  if (config.backend.isDown())
+    return bypass(res, next, 'redis-unavailable', 'Redis is unavailable (recent timeout or reconnecting)');
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
   let vary = hub.varySpecs.known(endpoint);
@@ -55,7 +57,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       vary = hub.varySpecs.remember(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
-      return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+      return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
   const key = entryKey(base, req, vary);
@@ -71,27 +73,26 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     seq: hub.seq,
     settle: () => {},
   };
-  const perUser = config.user !== undefined && user !== undefined;
+  const downstream = downstreamOf(config, user);
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
     const reason = pendingReason(identityOf(ctx, shared), shared.hub.scope);
-    if (reason !== undefined) return bypass(res, next, reason);
+    if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
     const reason = pendingReason(entry, shared.hub.scope);
     if (reason !== undefined) {
-      bypass(res, next, reason);
+      bypass(res, next, 'invalidation-pending', reason);
       return;
     }
     emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
-    sendCached(req, res, entry, state, perUser);
+    sendCached(req, res, entry, state, downstream);
   };
 
   if (policy.refresh) {
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
-    if (req.method === 'HEAD') return fill(ctx, shared, undefined);
-    return refresh(shared, ctx, perUser);
+    return refresh(shared, ctx, downstream);
   }
   const storing = shared.storing.get(key);
   // This process is storing a new response of the key: wait (bounded) so the older copy is not served
@@ -108,7 +109,6 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     const state = filled ? usability(filled, ctx) : 'unusable';
     if (filled && state === 'fresh') return serve(filled, 'HIT');
     if (filled && state === 'revalidate') return serve(filled, 'STALE');
-    if (req.method === 'HEAD') return passThrough(res, next);
     return fill(ctx, shared, undefined);
   }
 
@@ -120,7 +120,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     stored = prefetched === undefined ? await read(shared, key) : await decode(key, prefetched);
   } catch (error) {
     settle(null);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
@@ -128,11 +128,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     settle(stored);
     return serve(stored, 'HIT');
   }
-  if (req.method === 'HEAD') {
-    settle(null);
-    return passThrough(res, next);
-  }
-  if (stored && (state === 'revalidate' || state === 'if-error')) ctx.stale = stored;
+  if (stored && (state === 'revalidate' || state === 'if-error' || state === 'validatable')) ctx.stale = stored;
   if (!config.singleFlight) return fill(ctx, shared, undefined);
 
   const lockKey = lockKeyOf(key);
@@ -143,7 +139,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   } catch (error) {
     settle(null);
     abandonFill(ctx, shared);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
     // This request refreshes; with stale-while-revalidate the others of this process get the stale entry meanwhile.
@@ -165,10 +161,4 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   debug('gave up waiting for another instance to fill %s', key);
   return fill(ctx, shared, undefined);
-}
-
-function passThrough(res: Response, next: NextFunction): void {
-  res.setHeader('X-Cache', 'MISS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
-  next();
 }

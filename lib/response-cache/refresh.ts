@@ -1,6 +1,7 @@
 // A request's Cache-Control: no-cache / max-age=0: a new handler run, shared by every concurrent refresher of the key.
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason } from '../common/reasons';
 import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
@@ -8,7 +9,7 @@ import { fill } from './fill';
 import { lockKeyOf } from './key';
 import { takeFillLock, waitForRemote, within } from './lookup';
 import { pendingReason } from './pending';
-import { sendCached } from './serve';
+import { type Downstream, sendCached } from './serve';
 import { abandonFill, startFill } from './store';
 
 /**
@@ -17,19 +18,19 @@ import { abandonFill, startFill } from './store';
  * instances, share one handler run (the in-process flight, then the Redis fill lock), so no client
  * header can make the handler run more than once at a time per key.
  */
-export async function refresh(shared: Shared, ctx: RequestContext, perUser: boolean): Promise<void> {
+export async function refresh(shared: Shared, ctx: RequestContext, downstream: Downstream): Promise<void> {
   const { config, flights, refreshes } = shared;
   const { req, res, next, key } = ctx;
   const arrival = Date.now();
   const serve = (entry: CachedResponse): void => {
     const pending = pendingReason(entry, shared.hub.scope);
     if (pending !== undefined) {
-      bypass(res, next, pending);
+      bypass(res, next, 'invalidation-pending', pending);
       return;
     }
     debug('refresh %s: served the entry another refresher just filled', key);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'hit' });
-    sendCached(req, res, entry, 'HIT', perUser);
+    sendCached(req, res, entry, 'HIT', downstream);
   };
   const current = (entry: CachedResponse | null): entry is CachedResponse =>
     entry !== null && entry.storedAt >= arrival && usability(entry, ctx) === 'fresh';
@@ -52,7 +53,7 @@ export async function refresh(shared: Shared, ctx: RequestContext, perUser: bool
   } catch (error) {
     ctx.settle(null);
     abandonFill(ctx, shared);
-    return bypass(res, next, `Redis failed: ${messageOf(error)}`);
+    return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) return fill(ctx, shared, lock);
   // Another instance is running the handler for the key: use what it stores (if it is newer than us).

@@ -1,11 +1,13 @@
 // The caching rules: which requests may be served or stored, and which responses are never stored (with the reason).
 import type { Request, Response } from 'express';
-import { parseCacheControl, secondsDirective } from './cache-control';
+import type { BypassReason, Explained, SkipReason } from '../common/reasons';
+import { type Directives, parseCacheControl, secondsDirective } from './cache-control';
+import { freshnessOf, storedLifetimeMs } from './freshness';
 import type { ResponseCacheConfig } from './options';
 
 /** What the cache may do for a GET/HEAD request. */
 export type RequestPolicy =
-  | { bypass: true; reason: string }
+  | { bypass: true; reason: BypassReason; detail: string }
   | {
       bypass: false;
       /** `Cache-Control: no-cache` or `max-age=0`: run the handler and store, but do not serve the entry. */
@@ -17,15 +19,30 @@ export type RequestPolicy =
 /** Decides from the request alone (RFC 9111 §5.2.1, §3.5) whether the cache is used at all. */
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
-  if (directives.has('no-store')) return { bypass: true, reason: 'request Cache-Control: no-store' };
+  if (directives.has('no-store')) {
+    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
+  }
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
-    return { bypass: true, reason: 'request carries Authorization (route is neither per-user nor shareAuthorized)' };
+    return {
+      bypass: true,
+      reason: 'authorization',
+      detail: 'request carries Authorization (route is neither per-user nor shareAuthorized)',
+    };
   }
   if (req.headers.cookie !== undefined && user === undefined && !config.ignoreCookies) {
-    return { bypass: true, reason: 'request carries a Cookie (route is neither per-user nor ignoreCookies)' };
+    return {
+      bypass: true,
+      reason: 'cookie',
+      detail: 'request carries a Cookie (route is neither per-user nor ignoreCookies)',
+    };
   }
   const maxAgeMs = secondsDirective(directives, 'max-age');
-  return { bypass: false, refresh: directives.has('no-cache') || maxAgeMs === 0, maxAgeMs };
+  // An invalid request max-age asks for nothing older than 0 s: a refresh.
+  return {
+    bypass: false,
+    refresh: directives.has('no-cache') || maxAgeMs === 0 || maxAgeMs === null,
+    maxAgeMs: maxAgeMs ?? undefined,
+  };
 }
 
 /**
@@ -58,34 +75,72 @@ const NOT_CHECKED_FOR_REFLECTION = new Set([
 /** Shorter values would match by accident. */
 const MIN_REFLECTED_LENGTH = 8;
 
-/** Why a finished response must not be stored, or undefined when it may be. */
-export function responseSkipReason(
+/** Statuses never stored whatever the headers say: interim, partial content (no Range support), 304. */
+function neverStored(status: number): boolean {
+  return status < 200 || status === 206 || status === 304;
+}
+
+/** How a storable response is stored: its lifetime and initial age (RFC 9111 §4.2), and whether it may be served stale. */
+export interface Storable {
+  lifetimeMs: number;
+  ageMs: number;
+  /** How long it may be served stale, from the response's own directives (RFC 5861), or undefined. */
+  staleWhileRevalidateMs: number | undefined;
+  staleIfErrorMs: number | undefined;
+  /** `must-revalidate`, `proxy-revalidate` or `s-maxage`: never served stale (RFC 9111 §4.2.4, §5.2.2). */
+  mustRevalidate: boolean;
+}
+
+/**
+ * Whether a finished GET response may be stored (RFC 9111 §3) and for how long, or the reason it may not.
+ * `requestedAt` is when the handler started, for the age calculation.
+ */
+export function storability(
   req: Request,
   res: Response,
   body: Buffer,
   vary: readonly string[],
   config: ResponseCacheConfig,
   user: string | undefined,
-): string | undefined {
-  if (req.method !== 'GET') return `${req.method} responses are not stored (HEAD is served from GET entries)`;
-  if (!config.statuses.has(res.statusCode)) return `status ${res.statusCode} is not in statuses`;
-  if (res.getHeader('set-cookie') !== undefined) return 'response sets a cookie';
+  requestedAt: number,
+): Storable | Explained<SkipReason> {
+  const status = res.statusCode;
+  if (neverStored(status)) return skip('status', `status ${status} is never stored`);
+  if (res.getHeader('set-cookie') !== undefined) return skip('set-cookie', 'response sets a cookie');
   const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
-  for (const directive of ['private', 'no-store', 'no-cache']) {
-    if (directives.has(directive)) return `response Cache-Control: ${directive}`;
-  }
-  if ((secondsDirective(directives, 's-maxage') ?? secondsDirective(directives, 'max-age')) === 0) {
-    return 'response Cache-Control max-age is 0';
-  }
-  if (vary.includes('*')) return 'response Vary: *';
+  const refused = refusingDirective(directives);
+  if (refused !== undefined) return skip(refused.reason, `response Cache-Control: ${refused.directive}`);
+  if (vary.includes('*')) return skip('vary', 'response Vary: *');
   if (req.headers.authorization !== undefined && user === undefined) {
     // RFC 9111 §3.5: a shared cache stores such a response only when it explicitly allows it.
     if (!directives.has('public') && !directives.has('s-maxage') && !directives.has('must-revalidate')) {
-      return 'response to an Authorization request without public, s-maxage or must-revalidate';
+      return skip('authorization', 'response to an Authorization request without public, s-maxage or must-revalidate');
     }
   }
-  if (body.length > config.maxBodySize) return `body of ${body.length} bytes is above maxBodySize`;
-  return reflectedHeader(req, res, body, vary);
+  const freshness = freshnessOf(res.getHeaders(), requestedAt, Date.now());
+  // Any status the response's own headers make explicitly fresh is storable; the others only on the ttl, if listed.
+  if (freshness.explicitMs === undefined && (config.ttl.kind === 'response' || !config.statuses.has(status))) {
+    return config.ttl.kind === 'response'
+      ? skip('not-fresh', "no explicit freshness (ttl: 'response')")
+      : skip('status', `status ${status} without explicit freshness is not in statuses`);
+  }
+  const lifetimeMs = storedLifetimeMs(freshness, config.ttl);
+  if (lifetimeMs === undefined) {
+    return skip('not-fresh', `fresh for ${freshness.explicitMs ?? 'ttl'} ms at an age of ${freshness.ageMs} ms`);
+  }
+  if (body.length > config.maxBodySize) return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
+  const reflected = reflectedHeader(req, res, body, vary);
+  if (reflected !== undefined) {
+    return skip('reflected-header', `response reflects the unkeyed request header ${reflected}`);
+  }
+  const mustRevalidate = ['must-revalidate', 'proxy-revalidate', 's-maxage'].some((name) => directives.has(name));
+  return {
+    lifetimeMs,
+    ageMs: freshness.ageMs,
+    staleWhileRevalidateMs: secondsDirective(directives, 'stale-while-revalidate') ?? undefined,
+    staleIfErrorMs: secondsDirective(directives, 'stale-if-error') ?? undefined,
+    mustRevalidate,
+  };
 }
 
 /**
@@ -93,14 +148,30 @@ export function responseSkipReason(
  * (express-session's Set-Cookie, a late Cache-Control) run only when the head is written.
  * `ownCacheControl` is the Cache-Control the cache set itself (not held against the response).
  */
-export function finalHeadSkipReason(res: Response, ownCacheControl: string | undefined): string | undefined {
-  if (res.getHeader('set-cookie') !== undefined) return 'response sets a cookie (added when its head was written)';
+export function finalHeadSkipReason(
+  res: Response,
+  ownCacheControl: string | undefined,
+): Explained<SkipReason> | undefined {
+  if (res.getHeader('set-cookie') !== undefined) {
+    return skip('set-cookie', 'response sets a cookie (added when its head was written)');
+  }
   const cacheControl = res.getHeader('cache-control');
   if (cacheControl === ownCacheControl) return undefined; // the cache's own (private for per-user routes)
   const directives = parseCacheControl(cacheControl as string | undefined);
-  for (const directive of ['private', 'no-store', 'no-cache']) {
-    if (directives.has(directive)) return `response Cache-Control: ${directive} (set when its head was written)`;
-  }
+  const refused = refusingDirective(directives);
+  if (refused === undefined) return undefined;
+  return skip(refused.reason, `response Cache-Control: ${refused.directive} (set when its head was written)`);
+}
+
+function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
+  return { reason, detail };
+}
+
+/** The response directive that forbids storing, with its reason word. */
+function refusingDirective(directives: Directives): { directive: string; reason: SkipReason } | undefined {
+  if (directives.has('private')) return { directive: 'private', reason: 'private' };
+  if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
   return undefined;
 }
 
@@ -115,16 +186,9 @@ function reflectedHeader(req: Request, res: Response, body: Buffer, vary: readon
       const trimmed = text.trim();
       if (trimmed.length < MIN_REFLECTED_LENGTH) continue;
       if (responseHeaders.includes(trimmed) || body.includes(trimmed)) {
-        return `response reflects the unkeyed request header ${name}`;
+        return name;
       }
     }
   }
   return undefined;
-}
-
-/** The fresh lifetime of a response: the route's ttl, shortened by the handler's s-maxage or max-age. */
-export function freshLifetimeMs(res: Response, ttlMs: number): number {
-  const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
-  const own = secondsDirective(directives, 's-maxage') ?? secondsDirective(directives, 'max-age');
-  return own === undefined ? ttlMs : Math.min(ttlMs, own);
 }

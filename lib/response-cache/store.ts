@@ -1,7 +1,9 @@
 // Stores an entry so that no invalidation is lost (the stale-set race): generations read before the handler, a pending copy, indexed adds, an atomic commit.
+
 import { randomBytes } from 'node:crypto';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { redisFailureReason, type SkipReason } from '../common/reasons';
 import { debug, type RequestContext, type Shared } from './context';
 import { type CachedResponse, encodeEntry, storageMs } from './entry';
 import {
@@ -89,14 +91,15 @@ export async function store(
 ): Promise<void> {
   const { backend } = shared.config;
   const pendingKey = `${key}.fill.${randomBytes(6).toString('base64url')}`;
-  const skip = (reason: string): void => {
+  const skip = (reason: SkipReason, detail: string): void => {
     shared.local.delete(key);
     void releaseCreated(backend, generations);
-    debug('not stored %s: %s', key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    debug('not stored %s: %s (%s)', key, reason, detail);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason, detail });
   };
   try {
-    if (Date.now() - generations.at > MAX_FILL_MS) return skip(`the handler ran longer than ${MAX_FILL_MS} ms`);
+    if (Date.now() - generations.at > MAX_FILL_MS)
+      return skip('slow-handler', `the handler ran longer than ${MAX_FILL_MS} ms`);
     const encoded = await encodeEntry(entry, shared.config.compressAbove);
     const ttlMs = storageMs(entry);
     await backend.set(pendingKey, encoded, ttlMs);
@@ -120,7 +123,7 @@ export async function store(
         1;
     if (!committed) {
       if (!unchanged) await backend.del(pendingKey);
-      return skip('invalidated while the handler ran (generation changed)');
+      return skip('invalidated', 'invalidated while the handler ran (generation changed)');
     }
     // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
     // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
@@ -139,9 +142,7 @@ export async function store(
     });
   } catch (error) {
     shared.local.delete(key);
-    const reason = `could not store: ${messageOf(error)}`;
-    debug('not stored %s: %s', key, reason);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason });
+    skip(redisFailureReason(error), `could not store: ${messageOf(error)}`);
     backend.del(pendingKey).catch(() => undefined);
     void releaseCreated(backend, generations);
   }

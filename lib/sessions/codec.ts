@@ -1,5 +1,6 @@
 // The stored form of a session: JSON with two leading bookkeeping fields, parsed safely (no prototype keys).
 import type { SessionData } from 'express-session';
+import { storedCookieProblem } from './cookie-check';
 
 /**
  * Every stored session starts with exactly this text, followed by 13 digits (epoch ms): the time the
@@ -79,20 +80,44 @@ export function decodeSession(raw: Buffer, maxBytes: number): Decoded {
   }
   const until = parsed[UNTIL_FIELD];
   const created = parsed[CREATED_FIELD];
+  // Absent bookkeeping is fine (values written by plain connect-redis); present but unusable is not ours.
+  if (until !== undefined && !isUntil(until))
+    return { ok: false, reason: `has an unusable "$until" (${describe(until)})` };
+  if (created !== undefined && !isEpochMs(created)) {
+    return { ok: false, reason: `has an unusable "$created" (${describe(created)})` };
+  }
+  const cookieProblem = storedCookieProblem(parsed.cookie);
+  if (cookieProblem !== undefined) return { ok: false, reason: cookieProblem };
   delete parsed[UNTIL_FIELD];
   delete parsed[CREATED_FIELD];
   const bookkeeping = parsed.cookie as CookieBookkeeping;
   // Never trust bookkeeping-named fields a writer put inside the cookie itself.
   delete bookkeeping.storedUntil;
   delete bookkeeping.createdAt;
-  if (typeof until === 'number' && Number.isFinite(until)) bookkeeping.storedUntil = until;
-  if (typeof created === 'number' && Number.isFinite(created)) bookkeeping.createdAt = created;
+  if (typeof until === 'number') bookkeeping.storedUntil = until;
+  if (typeof created === 'number') bookkeeping.createdAt = created;
   return { ok: true, session: parsed as unknown as SessionData };
 }
 
 /** Whether the raw JSON could decode to a `__proto__`/`constructor` key (false = a plain parse is safe). */
 function mayHideForbiddenKey(raw: Buffer): boolean {
   return raw.includes('__proto__') || raw.includes('constructor') || raw.includes('\\u');
+}
+
+/** A whole, non-negative number of epoch ms. */
+function isEpochMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Epoch ms in exactly the 13 digits `formatUntil` writes (what the touch script rewrites in place). */
+function isUntil(value: unknown): value is number {
+  return isEpochMs(value) && value >= 1_000_000_000_000 && value <= 9_999_999_999_999;
+}
+
+/** A short description of an unusable value for the log line (never the whole stored value). */
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -45,6 +45,8 @@ export function sessionMiddleware(config: SessionsConfig, store: Store, storeRea
         if (!req.session && !storeReady()) {
           state.unavailable = true;
           state.reason = 'the session store is disconnected';
+          // express-session skipped the store altogether: counted here, or a Redis outage would read as zero errors.
+          emitEvent({ kind: 'session', outcome: 'store-error' });
           debug('no session for %s %s: store disconnected', req.method, req.originalUrl);
         }
         next();

@@ -1,6 +1,14 @@
 // The Redis calls of the session store: each one bounded in time, breaker-guarded, and Cluster-wide where it must be.
 import type { Redis } from 'ioredis';
-import { type Backend, type ClientHealth, healthOf, type RedisClient, redisBackendFor, withDeadline } from '../redis';
+import {
+  type Backend,
+  type ClientHealth,
+  healthOf,
+  type RedisClient,
+  redisBackendFor,
+  registerClient,
+  withDeadline,
+} from '../redis';
 import { SessionUnavailableError } from './errors';
 import { touchScript } from './touch-script';
 
@@ -21,6 +29,7 @@ export class SessionRedisClient {
   ) {
     this.backend = redisBackendFor(client, timeoutMs);
     this.health = healthOf(client);
+    registerClient(client, 'sessions');
   }
 
   async getBuffer(key: string): Promise<Buffer | null> {
