@@ -140,6 +140,9 @@ describe('responseCache() invalidation', function () {
       const app = itemsApp(express5, client, versions, base, { redisTimeout: '200ms', localTtl: 0 });
       await request(app).get(`${base}/1`).expect(200);
       expect((await request(app).get(`${base}/1`)).headers['x-cache']).to.equal('HIT');
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => warnings.push(line);
       frozen.node.freeze();
       try {
         const write = await request(app).put(`${base}/1`).timeout(5_000).expect(200);
@@ -148,10 +151,15 @@ describe('responseCache() invalidation', function () {
         const read = await request(app).get(`${base}/1`).timeout(5_000).expect(200);
         expect(read.headers['x-cache']).to.equal('BYPASS');
         expect(read.body.version).to.equal(1);
+        // More writes during the outage: still one warning line for it.
+        await request(app).put(`${base}/2`).timeout(5_000).expect(200);
       } finally {
         frozen.node.resume();
       }
       await waitFor(() => !pendingOn(client), { what: 'the pending invalidation to reach Redis', timeoutMs: 20_000 });
+      console.warn = warn;
+      expect(warnings, 'one warning line for the outage').to.have.length(1);
+      expect(warnings[0]).to.match(/W_RESPONSE_CACHE_INVALIDATION_PENDING: could not invalidate paths/);
       const again = await request(app).get(`${base}/1`).expect(200);
       expect(again.body.version).to.equal(1);
     });

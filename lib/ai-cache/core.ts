@@ -4,7 +4,7 @@ import { emitEvent } from '../common/events';
 import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
 import { type BypassReason, redisFailureReason } from '../common/reasons';
-import type { Lock } from '../redis';
+import { type Lock, Outbox } from '../redis';
 import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
@@ -56,6 +56,8 @@ interface Flight {
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
   private readonly inflight = new Flights<Flight>();
+  /** Deletes on their way to Redis (and retried when it failed): those keys bypass the cache meanwhile. */
+  private readonly outbox: Outbox<number>;
   private readonly reader: EntryReader;
   private readonly writer: EntryWriter;
   constructor(
@@ -63,6 +65,13 @@ export class AiCacheCore<A extends unknown[]> {
     private readonly fn: (...args: A) => unknown,
   ) {
     this.reader = new EntryReader(config.backend, config.maxSize, config.decodedCacheBytes);
+    this.outbox = new Outbox({
+      concern: 'ai-cache',
+      code: 'W_AI_CACHE_INVALIDATION_PENDING',
+      meanwhile: 'runs the function without the cache',
+      describe: (keys) => keys.join(', '),
+      send: (keys) => config.backend.del(...keys),
+    });
     this.writer = new EntryWriter(config);
   }
 
@@ -128,7 +137,11 @@ export class AiCacheCore<A extends unknown[]> {
     return flight.promise.then((resolved) => ({ resolved, joined: false }));
   }
 
-  /** Deletes the entry of `key` (after a write in flight lands); false when there was none or Redis failed. */
+  /**
+   * Deletes the entry of `key` (after a write in flight lands); false when there was none or Redis
+   * failed. Through the outbox: until the delete reached Redis, calls of this process for `key` run the
+   * function without the cache, and a failed delete is retried in the background.
+   */
   async invalidate(key: string): Promise<boolean> {
     const current = this.inflight.get(key);
     if (current?.settled) {
@@ -136,7 +149,7 @@ export class AiCacheCore<A extends unknown[]> {
       await current.written;
     }
     try {
-      return (await this.config.backend.del(key)) > 0;
+      return (await this.outbox.send([key])) > 0;
     } catch (error) {
       debug('invalidate %s failed: %s', key, error);
       return false;
@@ -146,6 +159,9 @@ export class AiCacheCore<A extends unknown[]> {
   private async fly(key: string, args: A, controls: ParsedControls, flight: Flight): Promise<Resolved> {
     const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
     if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-unavailable');
+    if (this.outbox.size > 0 && this.outbox.has(key)) {
+      return this.run(key, args, controls, undefined, flight, 'invalidation-pending');
+    }
     if (!controls.refresh) {
       const hit = await this.reader.read(key);
       if (typeof hit === 'string') return this.run(key, args, controls, undefined, flight, hit);

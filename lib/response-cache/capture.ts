@@ -1,5 +1,6 @@
 // Holds back a handler's response (writeHead, write, end, piped streams) until it ends, so the cache decides on the whole.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { applyHeaders } from './hold';
 
 type WriteCallback = (error?: Error | null) => void;
 type SetHeader = ServerResponse['setHeader'];
@@ -106,14 +107,7 @@ export class ResponseCapture {
       this.res.statusMessage = headers;
       headers = rest[1];
     }
-    if (Array.isArray(headers)) {
-      // Raw form: [name, value, name, value, …]
-      for (let i = 0; i + 1 < headers.length; i += 2) this.res.setHeader(String(headers[i]), headers[i + 1]);
-    } else if (headers && typeof headers === 'object') {
-      for (const [name, value] of Object.entries(headers as OutgoingHttpHeaders)) {
-        if (value !== undefined) this.res.setHeader(name, value);
-      }
-    }
+    applyHeaders(this.res, headers);
     this.headWritten = true;
   }
 

@@ -4,7 +4,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 type Method = (...args: unknown[]) => unknown;
 
 /** Applies the headers given to `writeHead` (object, flat or nested raw arrays) to the response, as on-headers does. */
-function applyHeaders(res: ServerResponse, headers: unknown): void {
+export function applyHeaders(res: ServerResponse, headers: unknown): void {
   if (Array.isArray(headers)) {
     const pairs = Array.isArray(headers[0]) ? (headers as unknown[][]) : [];
     if (pairs.length === 0) for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i], headers[i + 1]]);

@@ -1,6 +1,5 @@
-// State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
+// State every responseCache on one backend shares: pub/sub invalidation, fill waiters, the invalidation log and vary specs.
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
 import { KeyWaiters } from '../common/waiters';
@@ -18,8 +17,8 @@ import {
   tagIndexKey,
 } from './generations';
 import { INVALIDATE } from './index-scripts';
-import { varySpecKey } from './key';
 import { idsOf, outboxFor, type ResponseOutbox } from './pending';
+import { VarySpecs } from './vary-specs';
 
 const debug = debugFor('response-cache');
 
@@ -28,12 +27,6 @@ export { pathIndexKey, routeIndexKey, tagIndexKey } from './generations';
 
 /** The pub/sub channel every instance listens on. */
 export const CHANNEL = 'redis-middleware:response-cache';
-/** How long a vary spec learnt from Redis is trusted before it is read again. */
-const VARY_SPEC_REFRESH_MS = 60_000;
-/** Most endpoints whose vary spec one process remembers. */
-const VARY_SPEC_LIMIT = 10_000;
-/** How long the vary spec key lives in Redis (refreshed by every store). */
-export const VARY_SPEC_TTL_MS = 24 * 3_600_000;
 /** Invalidations remembered for the stale-set check. */
 const LOG_LIMIT = 256;
 
@@ -44,8 +37,11 @@ export interface InvalidationTarget {
   routes?: readonly string[];
 }
 
+/** How long another instance's invalidation keeps this process's L1 off its targets, if its end is never heard. */
+const REMOTE_HOLD_MS = 10_000;
+
 type Message = { o: string } & (
-  | { t: 'inv'; tags: string[]; paths: string[]; routes: string[] }
+  | { t: 'begin' | 'inv'; tags: string[]; paths: string[]; routes: string[] }
   | { t: 'fill'; key: string }
 );
 
@@ -70,10 +66,12 @@ export class CacheHub {
   /** Increases with every invalidation seen (local or from another instance). */
   seq = 0;
   private readonly log: LoggedInvalidation[] = [];
+  /** Targets another instance is invalidating right now (id → until when): kept out of the L1 meanwhile. */
+  private readonly remote = new Map<string, number>();
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
   private readonly fillWaiters = new KeyWaiters();
-  /** Vary specs by endpoint: bounded (with `app.use`, every path is an endpoint) and re-read after a minute. */
-  private readonly varySpecs: LRUCache<string, string[]>;
+  /** The header names each endpoint's responses vary on. */
+  readonly varySpecs: VarySpecs;
   private subscribing: Promise<void> | undefined;
   /** True once the invalidation channel is subscribed: only then may a process-local copy be trusted. */
   subscribed = false;
@@ -86,9 +84,9 @@ export class CacheHub {
 
   constructor(
     readonly backend: Backend,
-    varySpecLimit = VARY_SPEC_LIMIT,
+    varySpecLimit?: number,
   ) {
-    this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
+    this.varySpecs = new VarySpecs(backend, varySpecLimit);
     this.outbox = outboxFor(backend, (targets) => this.apply(targets));
     this.scope = backend.scope;
   }
@@ -114,41 +112,26 @@ export class CacheHub {
     this.dropListeners.add(listener);
   }
 
+  /**
+   * True when the L1 must not hold the entry now: another instance is invalidating one of its targets,
+   * or an invalidation after `sinceSeq` (when the lookup began) hits it.
+   */
+  keepsOutOfL1(entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>, sinceSeq = this.seq): boolean {
+    if (this.invalidatedSince(sinceSeq, entry)) return true;
+    if (this.remote.size === 0) return false;
+    const now = Date.now();
+    for (const id of idsOf({ tags: entry.tags, paths: [entry.path], routes: [entry.endpoint] })) {
+      const until = this.remote.get(id);
+      if (until === undefined) continue;
+      if (until > now) return true;
+      this.remote.delete(id);
+    }
+    return false;
+  }
+
   /** True when an invalidation after `sinceSeq` hits the entry (the stale-set race: do not store it). */
   invalidatedSince(sinceSeq: number, entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>): boolean {
     return this.log.some((logged) => logged.seq > sinceSeq && matches(entry, logged));
-  }
-
-  /** The header names an endpoint's responses vary on, when this process knows them (read within the last minute). */
-  knownVarySpec(endpoint: string): string[] | undefined {
-    return this.varySpecs.get(endpoint);
-  }
-
-  /** How many endpoints' vary specs this process remembers (bounded). */
-  get knownVarySpecs(): number {
-    return this.varySpecs.size;
-  }
-
-  /** Remembers the vary spec of an endpoint as read from Redis (`null`: none stored yet); returns the names. */
-  rememberVarySpec(endpoint: string, stored: Buffer | null): string[] {
-    let names: string[] = [];
-    try {
-      const parsed: unknown = stored ? JSON.parse(stored.toString('utf8')) : [];
-      if (Array.isArray(parsed)) names = parsed.filter((name): name is string => typeof name === 'string');
-    } catch {
-      debug('unreadable vary spec for %s: ignored', endpoint);
-    }
-    this.varySpecs.set(endpoint, names);
-    return names;
-  }
-
-  /** Records the vary spec of an endpoint when a response declares a different one. */
-  async learnVary(endpoint: string, names: string[]): Promise<void> {
-    const known = this.varySpecs.get(endpoint);
-    if (known && known.join(',') === names.join(',')) return;
-    this.varySpecs.set(endpoint, names);
-    debug('vary spec of %s is now [%s]', endpoint, names.join(', '));
-    await this.backend.set(varySpecKey(endpoint), JSON.stringify(names), VARY_SPEC_TTL_MS);
   }
 
   /** Waits until another process (or request) announces it filled `key`, or `timeoutMs` passes. */
@@ -192,6 +175,10 @@ export class CacheHub {
       ...targets.paths.map((path) => [pathIndexKey(path), pathGenerationKey(path)]),
       ...targets.routes.map((route) => [routeIndexKey(route), routeGenerationKey(route)]),
     ];
+    // Told first, so other instances stop using their L1 copies well before this invalidation's caller
+    // hears it is done (pub/sub may deliver a message after the reply to the command that sent it).
+    const begin: Message = { o: this.origin, t: 'begin', ...targets };
+    this.backend.publish(CHANNEL, JSON.stringify(begin)).catch(() => undefined);
     const taken = await Promise.allSettled(
       indexes.map((keys) => this.backend.run(INVALIDATE, keys, [newGeneration(), GENERATION_TTL_MS])),
     );
@@ -238,8 +225,14 @@ export class CacheHub {
     if (message.t === 'fill' && typeof message.key === 'string') {
       for (const listener of this.dropListeners) listener({ key: message.key });
       this.fillWaiters.wake(message.key);
-    } else if (message.t === 'inv') {
-      this.record({ tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] });
+    } else if (message.t === 'inv' || message.t === 'begin') {
+      const targets = { tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] };
+      const until = Date.now() + REMOTE_HOLD_MS;
+      for (const id of idsOf(targets)) {
+        if (message.t === 'begin') this.remote.set(id, until);
+        else this.remote.delete(id);
+      }
+      this.record(targets);
     }
   }
 }

@@ -47,14 +47,14 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     return bypass(res, next, 'redis-unavailable', 'Redis is unavailable (recent timeout or reconnecting)');
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
-  let vary = hub.knownVarySpec(endpoint);
+  let vary = hub.varySpecs.known(endpoint);
   /** The entry read together with the vary spec (for the key without Vary headers), if that is our key. */
   let prefetched: Buffer | null | undefined;
   if (vary === undefined) {
     // A new endpoint for this process: its vary spec and the entry it most likely keys, in one MGET (one slot).
     try {
       const [spec, data] = await config.backend.mget(varySpecKey(endpoint), entryKey(base, req, []));
-      vary = hub.rememberVarySpec(endpoint, spec ?? null);
+      vary = hub.varySpecs.remember(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
       return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
@@ -66,7 +66,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     // This process is storing a new response of the key: wait (bounded) so the older copy is not served
     // meanwhile; the store may have taught us that the endpoint varies, which changes the key.
     await within(storing, config.lockTimeoutMs);
-    vary = hub.knownVarySpec(endpoint) ?? vary;
+    vary = hub.varySpecs.known(endpoint) ?? vary;
     key = entryKey(base, req, vary);
     prefetched = undefined; // read before the store committed
   }
@@ -103,7 +103,9 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
     return refresh(shared, ctx, downstream);
   }
-  const localEntry = local.get(key);
+  // After waiting for this process's own store, read Redis, not the L1: this request resumes right after the
+  // store's last reply, maybe before this process read an invalidation message Redis sent before it.
+  const localEntry = storing ? undefined : local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
 
   const pending = config.singleFlight ? flights.get(key) : undefined;
@@ -128,7 +130,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
-    if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored);
+    if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored, ctx.seq);
     settle(stored);
     return serve(stored, 'HIT');
   }
@@ -159,7 +161,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const remote = await waitForRemote(shared, ctx, lockKey);
   if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
-    if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote);
+    if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote, ctx.seq);
     settle(remote);
     return serve(remote, 'HIT');
   }

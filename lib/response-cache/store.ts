@@ -111,7 +111,7 @@ export async function store(
       ...entry.tags.map((tag, i) =>
         add(tagIndexKey(tag), tagGenerationKey(tag), generations.tags[i] ?? '', [key, pendingKey]),
       ),
-      shared.hub.learnVary(entry.endpoint, entry.vary).then(() => 1),
+      shared.hub.varySpecs.learn(entry.endpoint, entry.vary).then(() => 1),
     ]);
     const unchanged =
       checks.every((check) => check === 1) &&
@@ -127,9 +127,7 @@ export async function store(
     }
     // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
     // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
-    if (!shared.hub.invalidatedSince(ctx.seq, entry) && pendingReason(entry, shared.hub.scope) === undefined) {
-      shared.local.set(key, entry);
-    }
+    if (pendingReason(entry, shared.hub.scope) === undefined) shared.local.set(key, entry, ctx.seq);
     await shared.hub.announceFill(key).catch((error: unknown) => {
       // Stored all the same; the other instances' L1 copies of the key end within localTtl.
       debug('could not announce the fill of %s: %s', key, messageOf(error));
