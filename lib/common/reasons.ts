@@ -45,7 +45,7 @@ export const skipReasons = [
   'stream-idle',
   /** responseCache: a method other than GET (HEAD is served from GET entries). */
   'method',
-  /** responseCache: the status is not in `statuses`. */
+  /** responseCache: a status never stored (1xx, 206, 304), or one without explicit freshness that is not in `statuses`. */
   'status',
   /** responseCache: the response sets a cookie. */
   'set-cookie',
@@ -55,7 +55,7 @@ export const skipReasons = [
   'no-store',
   /** responseCache: response `Cache-Control: no-cache`. */
   'no-cache',
-  /** responseCache: the response is not fresh (max-age / s-maxage 0, an expired `Expires`). */
+  /** responseCache: stale on arrival (RFC 9111 §4.2: an invalid or past s-maxage / max-age / Expires, an Age past the lifetime), or saying nothing under `ttl: 'response'`. */
   'not-fresh',
   /** responseCache: response `Vary: *`. */
   'vary',

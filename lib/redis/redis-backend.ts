@@ -34,6 +34,10 @@ export class RedisBackend implements Backend {
     this.deadlines = new Deadlines(timeoutMs);
   }
 
+  get scope(): object {
+    return this.client;
+  }
+
   get(key: string): Promise<Buffer | null> {
     return this.call('GET', key, () => this.client.getBuffer(key));
   }
