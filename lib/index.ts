@@ -9,7 +9,15 @@ export {
 export { type Code, codes, type ErrorCode, type WarningCode } from './common/codes';
 export type { Duration } from './common/duration';
 export { RedisMiddlewareError } from './common/errors';
-export { type MiddlewareEvent, onEvent } from './common/events';
+export { type CacheName, type MiddlewareEvent, onEvent } from './common/events';
+export {
+  type BypassReason,
+  bypassReasons,
+  type SkipReason,
+  type StaleReason,
+  skipReasons,
+  staleReasons,
+} from './common/reasons';
 export { errors } from './errors';
 export { type PrometheusMetrics, type PrometheusMetricsOptions, prometheusMetrics } from './metrics';
 export { type Query, type QueryCache, type QueryCacheOptions, queryCache } from './query-cache';
@@ -21,6 +29,7 @@ export {
   type WindowLimit,
 } from './rate-limit';
 export {
+  type Concern,
   type CreateRedisOptions,
   createRedis,
   type RedisClient,

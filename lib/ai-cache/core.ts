@@ -1,5 +1,5 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
-import { toError } from '../common/errors';
+import { messageOf, toError } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
@@ -285,7 +285,10 @@ export class AiCacheCore<A extends unknown[]> {
       try {
         raw = serializeEntry({ kind: 'stream', chunks });
       } catch (error) {
-        warnOnce('W_AI_CACHE_UNSERIALIZABLE_CHUNK', (error as Error).message);
+        warnOnce(
+          'W_AI_CACHE_UNSERIALIZABLE_CHUNK',
+          `stream of ${key} not cached: ${messageOf(error)} (printed once per process)`,
+        );
         emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'unserializable' });
       }
     }

@@ -1,9 +1,9 @@
 // aiCache(): wraps an async inference function so each distinct question is paid for once, across processes.
 import { type Duration, describe, parseDuration } from '../common/duration';
 import { toError } from '../common/errors';
-import { parseBoolean, parseInteger } from '../common/validate';
+import { assertKnownOptions, assertOptionsObject, parseBoolean, parseInteger } from '../common/validate';
 import { AiCacheCore, NO_CONTROLS, type ParsedControls } from './core';
-import { type AiCacheOptions, parseOptions } from './options';
+import { type AiCacheOptions, aiCallControlsDefaults, parseOptions, warmDefaults } from './options';
 import { isAsyncIterable } from './stream-recorder';
 import type {
   AiCallControls,
@@ -53,13 +53,14 @@ function parseControls(controls: AiCallControls): ParsedControls {
   if (controls === null || typeof controls !== 'object') {
     throw new TypeError(`with() takes an object such as { refresh: true }; received ${describe(controls)}`);
   }
+  assertKnownOptions(controls, aiCallControlsDefaults, 'with() ');
   const namespace = controls.namespace;
   if (namespace !== undefined && (typeof namespace !== 'string' || namespace === '')) {
     throw new TypeError(`namespace control must be a non-empty string; received ${describe(namespace)}`);
   }
   return {
-    bypass: parseBoolean(controls.bypass, 'bypass', false),
-    refresh: parseBoolean(controls.refresh, 'refresh', false),
+    bypass: parseBoolean(controls.bypass, 'bypass', aiCallControlsDefaults.bypass),
+    refresh: parseBoolean(controls.refresh, 'refresh', aiCallControlsDefaults.refresh),
     ttlMs: controls.ttl === undefined ? undefined : parseDuration(controls.ttl as Duration, 'ttl'),
     namespace,
   };
@@ -103,8 +104,11 @@ async function warm<A extends unknown[]>(
       `warm() takes a list of argument lists, e.g. [[input1], [input2, options]]; received ${describe(calls)}`,
     );
   }
-  const concurrency = parseInteger(options.concurrency, 'concurrency', 4, 1);
-  const controls: ParsedControls = { ...NO_CONTROLS, refresh: parseBoolean(options.refresh, 'refresh', false) };
+  assertOptionsObject(options, 'warm');
+  assertKnownOptions(options, warmDefaults, 'warm() ');
+  const concurrency = parseInteger(options.concurrency, 'concurrency', warmDefaults.concurrency, 1);
+  const refresh = parseBoolean(options.refresh, 'refresh', warmDefaults.refresh);
+  const controls: ParsedControls = { ...NO_CONTROLS, refresh };
   const report: WarmReport = { cached: 0, computed: 0, failed: 0, errors: [] };
   let next = 0;
   const worker = async (): Promise<void> => {

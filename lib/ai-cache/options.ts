@@ -1,9 +1,18 @@
 // aiCache's options: the public type with its defaults, and the parse that turns it into a config once.
 import { type Duration, describe, parseDuration } from '../common/duration';
-import { assertOptionsObject, parseBoolean, parseChoice, parseFunction, parseInteger } from '../common/validate';
-import { type Backend, type RedisConnectionOptions, resolveBackend } from '../redis';
+import {
+  assertKnownOptions,
+  assertOptionsObject,
+  type OptionDefaults,
+  parseBoolean,
+  parseChoice,
+  parseFunction,
+  parseInteger,
+} from '../common/validate';
+import { type Backend, type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 import type { Codec } from './entry';
 import { keyMaterialOmitting } from './keying';
+import type { AiCallControls, WarmOptions } from './types';
 
 /** What the cached function receives and returns: `A` its parameters, `V` the value `shouldCache` sees. */
 export interface AiCacheOptions<A extends unknown[] = unknown[], V = unknown> extends RedisConnectionOptions {
@@ -90,18 +99,47 @@ export interface AiCacheConfig<A extends unknown[]> {
   pollMs: number;
 }
 
-export const DEFAULTS = {
+/** Every option of `aiCache()` with its default (`undefined`: none). */
+export const aiCacheDefaults = {
+  ...redisConnectionDefaults,
+  model: undefined,
   ttl: '1h',
+  key: undefined,
+  namespace: undefined,
+  version: undefined,
+  shouldCache: () => true,
+  negativeTtl: 0,
+  cacheFailure: () => true,
+  compression: 'brotli',
   compressAbove: 1024,
   maxSize: 4 * 1024 * 1024,
+  decodedCacheBytes: 8 * 1024 * 1024,
+  lock: true,
   lockTtl: '10s',
   lockWait: '30s',
-  decodedCacheBytes: 8 * 1024 * 1024,
-} as const;
+} as const satisfies OptionDefaults<AiCacheOptions>;
+
+/** Every control of `cached.with()` with its default (`undefined`: the option of the same name). */
+export const aiCallControlsDefaults = {
+  bypass: false,
+  refresh: false,
+  ttl: undefined,
+  namespace: undefined,
+} as const satisfies OptionDefaults<AiCallControls>;
+
+/** Every option of `cached.warm()` with its default. */
+export const warmDefaults = {
+  concurrency: 4,
+  refresh: false,
+} as const satisfies OptionDefaults<WarmOptions>;
+
+/** The one field of the `key: { omit }` form. */
+export const aiCacheKeyOmitDefaults = { omit: undefined } as const satisfies OptionDefaults<{ omit: string[] }>;
 
 /** Validates options once; every problem is a TypeError naming the option. */
 export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConfig<A> {
   assertOptionsObject(options, 'aiCache');
+  assertKnownOptions(options, aiCacheDefaults);
   const o = options as unknown as AiCacheOptions<A>;
   const model = o.model;
   let modelOf: (args: A) => string;
@@ -119,24 +157,28 @@ export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConf
       `model option must be a non-empty string or a function of the arguments returning one; received ${describe(model)}`,
     );
   }
-  const lockTtlMs = parseDuration(o.lockTtl ?? DEFAULTS.lockTtl, 'lockTtl', { minMs: 100 });
+  const lockTtlMs = parseDuration(o.lockTtl ?? aiCacheDefaults.lockTtl, 'lockTtl', { minMs: 100 });
   return {
     backend: resolveBackend(o, 'ai-cache'),
     modelOf,
-    ttlMs: parseDuration(o.ttl ?? DEFAULTS.ttl, 'ttl'),
+    ttlMs: parseDuration(o.ttl ?? aiCacheDefaults.ttl, 'ttl'),
     keyMaterial: parseKey<A>(o.key),
     namespaceOf: parseNamespace<A>(o.namespace),
     version: parseVersion(o.version),
-    shouldCache: parseFunction<(result: unknown) => boolean>(o.shouldCache, 'shouldCache', () => true),
-    negativeTtlMs: parseDuration(o.negativeTtl ?? 0, 'negativeTtl', { minMs: 0 }),
-    cacheFailure: parseFunction<(error: Error) => boolean>(o.cacheFailure, 'cacheFailure', () => true),
-    codec: parseChoice(o.compression, 'compression', ['brotli', 'gzip', 'none'] as const, 'brotli'),
-    compressAbove: parseInteger(o.compressAbove, 'compressAbove', DEFAULTS.compressAbove, 0),
-    maxSize: parseInteger(o.maxSize, 'maxSize', DEFAULTS.maxSize, 1),
-    decodedCacheBytes: parseInteger(o.decodedCacheBytes, 'decodedCacheBytes', DEFAULTS.decodedCacheBytes, 0),
-    lock: parseBoolean(o.lock, 'lock', true),
+    shouldCache: parseFunction<(result: unknown) => boolean>(o.shouldCache, 'shouldCache', aiCacheDefaults.shouldCache),
+    negativeTtlMs: parseDuration(o.negativeTtl ?? aiCacheDefaults.negativeTtl, 'negativeTtl', { minMs: 0 }),
+    cacheFailure: parseFunction<(error: Error) => boolean>(
+      o.cacheFailure,
+      'cacheFailure',
+      aiCacheDefaults.cacheFailure,
+    ),
+    codec: parseChoice(o.compression, 'compression', ['brotli', 'gzip', 'none'] as const, aiCacheDefaults.compression),
+    compressAbove: parseInteger(o.compressAbove, 'compressAbove', aiCacheDefaults.compressAbove, 0),
+    maxSize: parseInteger(o.maxSize, 'maxSize', aiCacheDefaults.maxSize, 1),
+    decodedCacheBytes: parseInteger(o.decodedCacheBytes, 'decodedCacheBytes', aiCacheDefaults.decodedCacheBytes, 0),
+    lock: parseBoolean(o.lock, 'lock', aiCacheDefaults.lock),
     lockTtlMs,
-    lockWaitMs: parseDuration(o.lockWait ?? DEFAULTS.lockWait, 'lockWait', { minMs: 0 }),
+    lockWaitMs: parseDuration(o.lockWait ?? aiCacheDefaults.lockWait, 'lockWait', { minMs: 0 }),
     pollMs: Math.min(500, Math.max(25, Math.floor(lockTtlMs / 4))),
   };
 }
@@ -144,6 +186,8 @@ export function parseOptions<A extends unknown[]>(options: unknown): AiCacheConf
 function parseKey<A extends unknown[]>(key: AiCacheOptions<A>['key'] | unknown): (args: A) => unknown {
   if (key === undefined) return (args) => args;
   if (typeof key === 'function') return (args) => (key as (...args: A) => unknown)(...args);
+  if (key !== null && typeof key === 'object' && !Array.isArray(key))
+    assertKnownOptions(key, aiCacheKeyOmitDefaults, 'key.');
   const omit = (key as { omit?: unknown } | null)?.omit;
   if (
     key !== null &&

@@ -1,5 +1,6 @@
 // The full route pattern of a routed request (`/users/:uid/items`): mount patterns + route path, resolved once per route.
 import type { Request } from 'express';
+import { fromList, type MountLayer, type MountPaths, mountPathsOf } from './mount-path';
 
 /** Why a route's pattern could not be proven, or the pattern. */
 export type RoutePattern = { pattern: string } | { unproven: string };
@@ -12,19 +13,20 @@ const MAX_DEPTH = 32;
 interface Resolution {
   /** The app whose router was searched (a request through another app cannot use this resolution). */
   app: unknown;
-  /** Mount prefixes under which the route is reachable (one per mount chain), or why none could be read. */
+  /** Mount prefixes under which the route is reachable (one per mount chain and listed path), or why none could be read. */
   mounts: string[] | string;
 }
 
 /** Resolutions by route object (`req.route`): computed on a route's first request, then a map lookup. */
 const resolutions = new WeakMap<object, Resolution>();
 
-interface LayerLike {
+interface LayerLike extends MountLayer {
   route?: unknown;
   handle?: unknown;
-  /** The path a router was mounted with (router ≥ 2.3, as Express 5 installs). */
-  rawPath?: unknown;
 }
+
+/** One mount chain: per level, the paths that level was mounted with, or why they cannot be told. */
+type Chain = MountPaths[];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null;
@@ -38,7 +40,7 @@ function trimMount(path: string): string {
 }
 
 /** Every chain of mount paths under which `route` is reachable in `stack` (nested routers followed). */
-function findChains(stack: unknown, route: object, prefix: unknown[], seen: Set<unknown>, chains: unknown[][]): void {
+function findChains(stack: unknown, route: object, prefix: Chain, seen: Set<unknown>, chains: Chain[]): void {
   if (!Array.isArray(stack) || prefix.length > MAX_DEPTH) return;
   for (const item of stack as LayerLike[]) {
     if (!isObject(item)) continue;
@@ -49,35 +51,52 @@ function findChains(stack: unknown, route: object, prefix: unknown[], seen: Set<
     const handle = item.handle;
     if (item.route === undefined && isObject(handle) && Array.isArray(handle.stack) && !seen.has(handle)) {
       seen.add(handle);
-      findChains(handle.stack, route, [...prefix, item.rawPath], seen, chains);
+      findChains(handle.stack, route, [...prefix, mountPathsOf(item)], seen, chains);
       seen.delete(handle);
     }
   }
 }
 
+/**
+ * The app's own router: `app._router` on Express 4 (where reading `app.router` throws), `app.router` on
+ * Express 5 (where `_router` does not exist).
+ */
+function routerOf(app: Record<string, unknown>): unknown {
+  if (isObject(app._router)) return app._router;
+  try {
+    return app.router;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every concatenation of one path per level (`[['/a', '/b'], ['/x']]` → `/a/x`, `/b/x`). */
+function expand(levels: string[][]): string[] {
+  return levels.reduce<string[]>(
+    (prefixes, paths) => prefixes.flatMap((prefix) => paths.map((path) => prefix + trimMount(path))),
+    [''],
+  );
+}
+
 /** Walks the request's app once to find the mount patterns in front of `route`. */
-function resolve(app: unknown): (route: object) => Resolution {
-  return (route) => {
-    const unproven = (reason: string): Resolution => ({ app, mounts: reason });
-    if (!isObject(app) || !isObject(app.router)) return unproven('the request has no Express app');
-    // A mounted sub-app: its mount paths (app.mountpath, then its parents'), outermost first.
-    const appMounts: unknown[] = [];
-    for (let a: Record<string, unknown> = app; isObject(a.parent); a = a.parent) appMounts.unshift(a.mountpath);
-    const chains: unknown[][] = [];
-    findChains(app.router.stack, route, [], new Set([app.router]), chains);
-    if (chains.length === 0) return unproven("the route is not reachable through the app's routers (called by hand?)");
-    const mounts: string[] = [];
-    for (const chain of chains) {
-      const parts = [...appMounts, ...chain];
-      if (parts.some((part) => part === undefined)) {
-        return unproven('this version of the router package does not keep mount paths (router 2.3 does)');
-      }
-      if (parts.some((part) => typeof part !== 'string'))
-        return unproven('a mount path is a RegExp or a list of paths');
-      mounts.push((parts as string[]).map(trimMount).join(''));
-    }
-    return { app, mounts: [...new Set(mounts)] };
-  };
+function resolve(app: unknown, route: object): Resolution {
+  const unproven = (reason: string): Resolution => ({ app, mounts: reason });
+  const router = isObject(app) ? routerOf(app) : undefined;
+  if (!isObject(app) || !isObject(router)) return unproven('the request has no Express app');
+  // A mounted sub-app: its mount paths (app.mountpath, then its parents'), outermost first.
+  const appMounts: Chain = [];
+  for (let a: Record<string, unknown> = app; isObject(a.parent); a = a.parent) appMounts.unshift(fromList(a.mountpath));
+  const chains: Chain[] = [];
+  findChains(router.stack, route, [], new Set([router]), chains);
+  if (chains.length === 0) return unproven("the route is not reachable through the app's routers (called by hand?)");
+  const mounts: string[] = [];
+  for (const chain of chains) {
+    const levels = [...appMounts, ...chain];
+    const failed = levels.find((level) => !Array.isArray(level));
+    if (failed !== undefined) return unproven((failed as { unproven: string }).unproven);
+    mounts.push(...expand(levels as string[][]));
+  }
+  return { app, mounts: [...new Set(mounts)] };
 }
 
 /** Whether a mount pattern could have produced the concrete `req.baseUrl` (same segments; parameters match any). */
@@ -109,7 +128,12 @@ export function routePatternOf(req: Request, route: { path?: unknown }): RoutePa
   if (base === '' || base === undefined) return { pattern: own };
   let resolution = resolutions.get(route);
   if (resolution === undefined) {
-    resolution = resolve(req.app)(route);
+    try {
+      resolution = resolve(req.app, route);
+    } catch (error) {
+      // Router internals are not public API: a shape this walk does not expect must never fail a request.
+      resolution = { app: req.app, mounts: `the app's routers could not be read (${String(error)})` };
+    }
     resolutions.set(route, resolution);
   }
   if (resolution.app !== req.app) return { unproven: 'it is served by two apps' };

@@ -2,7 +2,8 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
 import { describe } from '../common/duration';
 import { type CacheName, type MiddlewareEvent, onEvent } from '../common/events';
-import { assertOptionsObject } from '../common/validate';
+import { pendingCounts } from '../common/pending-counts';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { connectionStates } from '../redis/connections';
 import { BoundedLabel, operationLabel, reasonLabel, redisErrorClass } from './labels';
 import { loadPromClient, type PromClientModule } from './prom-client';
@@ -44,7 +45,13 @@ export interface PrometheusMetrics {
 }
 
 const CACHES: readonly CacheName[] = ['api', 'ai', 'db'];
-const DEFAULT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Every option of `prometheusMetrics()` with its default (`undefined`: computed as documented). */
+export const prometheusMetricsDefaults = {
+  registry: undefined,
+  prefix: 'redis_middleware_',
+  promClient: undefined,
+  redisLatencyBuckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+} as const satisfies OptionDefaults<PrometheusMetricsOptions>;
 /** Most distinct limiter names kept (the application chooses them; a misuse must not grow series without bound). */
 const MAX_LABEL_VALUES = 50;
 
@@ -58,6 +65,7 @@ const MAX_LABEL_VALUES = 50;
  */
 export function prometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
   assertOptionsObject(options, 'prometheusMetrics');
+  assertKnownOptions(options, prometheusMetricsDefaults);
   const prom = options.promClient ?? loadPromClient();
   if (!isPromClient(prom)) {
     throw new TypeError(`promClient option must be the prom-client module; received ${describe(options.promClient)}`);
@@ -66,11 +74,11 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
   if (!isRegistry(registry)) {
     throw new TypeError(`registry option must be a prom-client Registry; received ${describe(options.registry)}`);
   }
-  const prefix = options.prefix ?? 'redis_middleware_';
+  const prefix = options.prefix ?? prometheusMetricsDefaults.prefix;
   if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
     throw new TypeError(`prefix option must be a valid Prometheus metric name prefix; received ${describe(prefix)}`);
   }
-  const buckets = options.redisLatencyBuckets ?? DEFAULT_BUCKETS;
+  const buckets: unknown = options.redisLatencyBuckets ?? prometheusMetricsDefaults.redisLatencyBuckets;
   if (!Array.isArray(buckets) || buckets.length === 0 || !buckets.every((b) => typeof b === 'number' && b > 0)) {
     throw new TypeError(`redisLatencyBuckets option must be a list of positive seconds; received ${describe(buckets)}`);
   }
@@ -128,6 +136,16 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     collect() {
       this.reset();
       for (const [concern, connected] of connectionStates()) this.set({ concern }, connected);
+    },
+  });
+  new prom.Gauge({
+    name: `${prefix}cache_invalidations_pending`,
+    help: 'Invalidations waiting for Redis in this process (responseCache targets, queryCache tables); 0 when none',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, count] of pendingCounts()) this.set({ cache }, count);
     },
   });
   const redisErrors = counter('redis_command_errors_total', 'Redis calls that failed, by operation and class', [

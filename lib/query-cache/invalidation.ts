@@ -1,5 +1,6 @@
 // Table invalidation: a new generation per table in Redis, local epochs, broadcast, and the shared outbox when Redis is down.
 import { debugFor } from '../common/log';
+import { countPendingWith } from '../common/pending-counts';
 import { type Backend, Outbox } from '../redis';
 import { generationKey, newToken } from './entry';
 import { invalidateScript } from './scripts';
@@ -15,6 +16,15 @@ export const INVALIDATION_CHANNEL = 'redis-middleware:db:invalidate';
  * the same epochs. A table whose invalidation has not reached Redis is in the outbox: the cache is
  * bypassed for it in this process until it (or a later invalidation) lands.
  */
+/** Every open invalidator of the process, for the invalidations-pending gauge. */
+const open = new Set<Invalidator>();
+
+countPendingWith('db', () => {
+  let tables = 0;
+  for (const invalidator of open) tables += invalidator.pending().length;
+  return tables;
+});
+
 export class Invalidator {
   private readonly epochs = new Map<string, number>();
   private readonly instanceId = newToken();
@@ -34,6 +44,7 @@ export class Invalidator {
       describe: (tables) => tables.map((table) => JSON.stringify(table)).join(', '),
       send: (tables) => this.write(tables),
     });
+    open.add(this);
   }
 
   /** Starts listening to other instances' invalidations (in the background; failures are logged). */
@@ -85,6 +96,7 @@ export class Invalidator {
   /** Stops retries and the subscription. Pending invalidations are abandoned (TTLs remain the backstop). */
   async close(): Promise<void> {
     this.outbox.close();
+    open.delete(this);
     const unsubscribe = await this.unsubscribe;
     await unsubscribe?.();
   }

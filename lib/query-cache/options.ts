@@ -1,8 +1,8 @@
 // queryCache() options: the public type with defaults, and their one-time parsing into a config.
 import { type Duration, describe, formatDuration, parseDuration } from '../common/duration';
 import { warnOnce } from '../common/log';
-import { assertOptionsObject, parseInteger } from '../common/validate';
-import { type Backend, type RedisConnectionOptions, resolveBackend } from '../redis';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults, parseInteger } from '../common/validate';
+import { type Backend, type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 
 /** Options of {@link queryCache}. */
 export interface QueryCacheOptions extends RedisConnectionOptions {
@@ -36,6 +36,16 @@ export interface QueryCacheOptions extends RedisConnectionOptions {
   maxEntryBytes?: number;
 }
 
+/** Every option of {@link queryCache} with its default (`undefined`: none). */
+export const queryCacheDefaults = {
+  ...redisConnectionDefaults,
+  ttl: '10m',
+  tables: {},
+  minTtl: '5m',
+  maxTtl: '15m',
+  maxEntryBytes: 1024 * 1024,
+} as const satisfies OptionDefaults<QueryCacheOptions>;
+
 /** Everything parsed, all required. */
 export interface QueryCacheConfig {
   backend: Backend;
@@ -51,19 +61,18 @@ export interface QueryCacheConfig {
   generationTtlMs: number;
 }
 
-const MINUTE = 60_000;
-
 /** Validates options once, at factory time. @throws TypeError naming the option. */
 export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
   assertOptionsObject(options, 'queryCache');
-  const minTtlMs = parseDuration(options.minTtl ?? 5 * MINUTE, 'minTtl');
-  const maxTtlMs = parseDuration(options.maxTtl ?? 15 * MINUTE, 'maxTtl');
+  assertKnownOptions(options, queryCacheDefaults);
+  const minTtlMs = parseDuration(options.minTtl ?? queryCacheDefaults.minTtl, 'minTtl');
+  const maxTtlMs = parseDuration(options.maxTtl ?? queryCacheDefaults.maxTtl, 'maxTtl');
   if (maxTtlMs < minTtlMs) {
     throw new TypeError(
       `maxTtl option must not be shorter than minTtl (${formatDuration(minTtlMs)}); received ${describe(options.maxTtl)}`,
     );
   }
-  const requestedTtlMs = parseDuration(options.ttl ?? 10 * MINUTE, 'ttl');
+  const requestedTtlMs = parseDuration(options.ttl ?? queryCacheDefaults.ttl, 'ttl');
   const defaultTtlMs = Math.min(maxTtlMs, Math.max(minTtlMs, requestedTtlMs));
   if (defaultTtlMs !== requestedTtlMs) {
     warnOnce(
@@ -84,7 +93,7 @@ export function parseOptions(options: QueryCacheOptions): QueryCacheConfig {
       tableTtls.set(table, parseDuration(ttl, `tables.${table}`));
     }
   }
-  const maxEntryBytes = parseInteger(options.maxEntryBytes, 'maxEntryBytes', 1024 * 1024, 1);
+  const maxEntryBytes = parseInteger(options.maxEntryBytes, 'maxEntryBytes', queryCacheDefaults.maxEntryBytes, 1);
   const backend = resolveBackend(options, 'query-cache');
   const generationTtlMs = 2 * Math.max(maxTtlMs, defaultTtlMs, ...tableTtls.values());
   return { backend, defaultTtlMs, tableTtls, maxEntryBytes, generationTtlMs };

@@ -2,16 +2,53 @@
 import type { NextFunction, Request, Response } from 'express';
 import { describe, formatDuration, parseDuration } from '../common/duration';
 import {
+  assertKnownOptions,
   assertOptionsObject,
+  type OptionDefaults,
   parseBoolean,
   parseChoice,
   parseFunction,
   parseInteger,
   parseName,
 } from '../common/validate';
-import { type Backend, encodeKeyPart, resolveBackend } from '../redis';
+import { type Backend, encodeKeyPart, redisConnectionDefaults, resolveBackend } from '../redis';
 import { MAX_INSURANCE_KEYS } from './insurance';
-import type { RateLimitDecision, RateLimitOptions, RedisFailurePolicy } from './types';
+import type { RateLimitDecision, RateLimitOptions, RedisFailurePolicy, WindowLimit } from './types';
+
+/** The default `userId`: `req.session.user.id` when it is a string or a number. */
+export function sessionUserId(req: Request): string | number | undefined {
+  const session = (req as Request & { session?: { user?: { id?: unknown } | null } }).session;
+  const id = session?.user?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/** Every option of {@link rateLimit} with its default (`undefined`: none, or computed as documented). */
+export const rateLimitDefaults = {
+  ...redisConnectionDefaults,
+  windows: undefined,
+  name: undefined,
+  key: undefined,
+  userId: sessionUserId,
+  ipv6Prefix: 64,
+  cost: 1,
+  buckets: 60,
+  onRedisError: 'insurance',
+  insuranceKeys: MAX_INSURANCE_KEYS,
+  blockInMemory: true,
+  mode: 'reject',
+  maxWait: '10s',
+  standardHeaders: true,
+  legacyHeaders: false,
+  skip: undefined,
+  handler: undefined,
+  clock: undefined,
+} as const satisfies OptionDefaults<RateLimitOptions>;
+
+/** The fields of one `{ window, limit }` item of a `windows` list (both required). */
+export const windowLimitDefaults = {
+  window: undefined,
+  limit: undefined,
+} as const satisfies OptionDefaults<WindowLimit>;
 
 /** One window, with everything the script needs precomputed. */
 export interface WindowConfig {
@@ -53,13 +90,6 @@ export interface RateLimitConfig {
 const MAX_WINDOWS = 8;
 const MAX_BUCKETS = 1000;
 
-/** The default `userId`: `req.session.user.id` when it is a string or a number. */
-export function sessionUserId(req: Request): string | number | undefined {
-  const session = (req as Request & { session?: { user?: { id?: unknown } | null } }).session;
-  const id = session?.user?.id;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
-}
-
 function parseWindows(value: unknown, buckets: number): WindowConfig[] {
   let entries: Array<[unknown, unknown, string]>;
   if (Array.isArray(value)) {
@@ -67,6 +97,7 @@ function parseWindows(value: unknown, buckets: number): WindowConfig[] {
       if (item === null || typeof item !== 'object') {
         throw new TypeError(`windows[${i}] must be { window, limit }; received ${describe(item)}`);
       }
+      assertKnownOptions(item, windowLimitDefaults, `windows[${i}].`);
       const { window, limit } = item as Record<string, unknown>;
       return [window, limit, `windows[${i}]`];
     });
@@ -102,17 +133,18 @@ function parseWindows(value: unknown, buckets: number): WindowConfig[] {
 /** Validates every option; throws a `TypeError` naming the first bad one. */
 export function parseOptions(options: RateLimitOptions): RateLimitConfig {
   assertOptionsObject(options, 'rateLimit');
+  assertKnownOptions(options, rateLimitDefaults);
   if (options.windows === undefined) {
     throw new TypeError("windows option is required, e.g. { '1m': 100, '1h': 1000, '1d': 10000 }");
   }
-  const buckets = parseInteger(options.buckets, 'buckets', 60, 1);
+  const buckets = parseInteger(options.buckets, 'buckets', rateLimitDefaults.buckets, 1);
   if (buckets > MAX_BUCKETS) throw new TypeError(`buckets option must be at most ${MAX_BUCKETS}; received ${buckets}`);
   const windows = parseWindows(options.windows, buckets);
   const name = options.name === undefined ? undefined : parseName(options.name, 'name');
 
-  const cost = options.cost ?? 1;
+  const cost = options.cost ?? rateLimitDefaults.cost;
   if (typeof cost === 'number') {
-    parseInteger(cost, 'cost', 1, 1);
+    parseInteger(cost, 'cost', rateLimitDefaults.cost, 1);
     const smallest = Math.min(...windows.map((w) => w.limit));
     if (cost > smallest) {
       throw new TypeError(
@@ -123,7 +155,7 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
     throw new TypeError(`cost option must be a whole number of at least 1 or a function; received ${describe(cost)}`);
   }
 
-  const ipv6Prefix = options.ipv6Prefix ?? 64;
+  const ipv6Prefix = options.ipv6Prefix ?? rateLimitDefaults.ipv6Prefix;
   if (ipv6Prefix !== 48 && ipv6Prefix !== 56 && ipv6Prefix !== 64) {
     throw new TypeError(`ipv6Prefix option must be 48, 56 or 64; received ${describe(ipv6Prefix)}`);
   }
@@ -134,7 +166,7 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
     throw new TypeError('clock option applies to the memory backend only (Redis keeps time with its own clock)');
   }
 
-  const maxWaitMs = parseDuration(options.maxWait ?? '10s', 'maxWait');
+  const maxWaitMs = parseDuration(options.maxWait ?? rateLimitDefaults.maxWait, 'maxWait');
 
   return {
     backend,
@@ -143,21 +175,25 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
     name,
     label: name ?? 'all',
     key: parseFunction<(req: Request) => string | undefined>(options.key, 'key'),
-    userId: parseFunction<(req: Request) => string | number | undefined>(options.userId, 'userId', sessionUserId),
+    userId: parseFunction<(req: Request) => string | number | undefined>(
+      options.userId,
+      'userId',
+      rateLimitDefaults.userId,
+    ),
     ipv6Prefix,
     cost,
     onRedisError: parseChoice(
       options.onRedisError,
       'onRedisError',
       ['insurance', 'allow', 'deny'] as const,
-      'insurance',
+      rateLimitDefaults.onRedisError,
     ),
-    insuranceKeys: parseInteger(options.insuranceKeys, 'insuranceKeys', MAX_INSURANCE_KEYS, 1),
-    blockInMemory: parseBoolean(options.blockInMemory, 'blockInMemory', true),
-    throttle: parseChoice(options.mode, 'mode', ['reject', 'throttle'] as const, 'reject') === 'throttle',
+    insuranceKeys: parseInteger(options.insuranceKeys, 'insuranceKeys', rateLimitDefaults.insuranceKeys, 1),
+    blockInMemory: parseBoolean(options.blockInMemory, 'blockInMemory', rateLimitDefaults.blockInMemory),
+    throttle: parseChoice(options.mode, 'mode', ['reject', 'throttle'] as const, rateLimitDefaults.mode) === 'throttle',
     maxWaitMs,
-    standardHeaders: parseBoolean(options.standardHeaders, 'standardHeaders', true),
-    legacyHeaders: parseBoolean(options.legacyHeaders, 'legacyHeaders', false),
+    standardHeaders: parseBoolean(options.standardHeaders, 'standardHeaders', rateLimitDefaults.standardHeaders),
+    legacyHeaders: parseBoolean(options.legacyHeaders, 'legacyHeaders', rateLimitDefaults.legacyHeaders),
     skip: parseFunction<(req: Request) => boolean>(options.skip, 'skip'),
     handler: parseFunction<NonNullable<RateLimitConfig['handler']>>(options.handler, 'handler'),
     clock,

@@ -5,9 +5,14 @@ export { type Concern, concerns, connectionStates, registerClient, watchConnecti
 export {
   type CreateRedisOptions,
   createRedis,
+  createRedisDefaults,
   type HostPort,
   type RedisClient,
+  type RedisClusterTarget,
+  type RedisSentinelTarget,
   type RedisTarget,
+  type RedisUrlTarget,
+  redisTargetDefaults,
 } from './create-redis';
 export { withDeadline } from './deadline';
 export { ClientHealth, healthOf, isUnavailability } from './health';
@@ -17,6 +22,12 @@ export { MemoryBackend, sharedMemoryBackend } from './memory-backend';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
 export { Outbox, type OutboxOptions } from './outbox';
 export { RedisBackend, redisBackendFor } from './redis-backend';
-export { type RedisHealth, type RedisHealthOptions, redisHealth } from './redis-health';
-export { assertRedisClient, DEFAULT_REDIS_TIMEOUT_MS, type RedisConnectionOptions, resolveBackend } from './resolve';
+export { type RedisHealth, type RedisHealthOptions, redisHealth, redisHealthDefaults } from './redis-health';
+export {
+  assertRedisClient,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  type RedisConnectionOptions,
+  redisConnectionDefaults,
+  resolveBackend,
+} from './resolve';
 export { defineScript, type ScriptDefinition, type ScriptReply } from './script';

@@ -1,5 +1,6 @@
 // Factory-time handling of the options every middleware shares: `redis` and `redisTimeout`.
 import { type Duration, describe, parseDuration } from '../common/duration';
+import type { OptionDefaults } from '../common/validate';
 import { type Backend, DEFAULT_REDIS_TIMEOUT_MS } from './backend';
 import { type Concern, registerClient } from './connections';
 
@@ -13,15 +14,23 @@ import { redisBackendFor } from './redis-backend';
 export interface RedisConnectionOptions {
   /**
    * The ioredis `Redis` or `Cluster` client to use. Without one the middleware runs on the in-process
-   * memory backend and prints one warning line.
+   * memory backend and prints one warning line. `undefined` (what `createRedis.fromEnv()` returns when the
+   * environment names no Redis) is the same as leaving it out.
+   * @default none (memory mode)
    */
-  redis?: RedisClient;
+  redis?: RedisClient | undefined;
   /**
    * Longest any Redis call of this middleware may take before it is treated as failed.
    * @default '500ms'
    */
-  redisTimeout?: Duration;
+  redisTimeout?: Duration | undefined;
 }
+
+/** The defaults of the options every factory accepts; each factory's defaults object spreads them. */
+export const redisConnectionDefaults = {
+  redis: undefined,
+  redisTimeout: '500ms',
+} as const satisfies OptionDefaults<RedisConnectionOptions>;
 
 /** Checks that `value` is an ioredis client (not which kind: both kinds are used the same way). */
 export function assertRedisClient(value: unknown, optionName = 'redis'): asserts value is RedisClient {
@@ -44,7 +53,7 @@ export function assertRedisClient(value: unknown, optionName = 'redis'): asserts
  * also counts as that concern's for the connected gauge.
  */
 export function resolveBackend(options: RedisConnectionOptions, concern?: Concern): Backend {
-  const timeoutMs = parseDuration(options.redisTimeout ?? DEFAULT_REDIS_TIMEOUT_MS, 'redisTimeout');
+  const timeoutMs = parseDuration(options.redisTimeout ?? redisConnectionDefaults.redisTimeout, 'redisTimeout');
   if (options.redis === undefined) return sharedMemoryBackend();
   assertRedisClient(options.redis);
   if (concern !== undefined) registerClient(options.redis, concern);

@@ -10,7 +10,7 @@ import { debug, type RequestContext, type Shared } from './context';
 import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
 import { pendingReason } from './pending';
-import { conditionalHeadersFor, updateFrom304 } from './revalidate';
+import { conditionForHandler, updateFrom304 } from './revalidate';
 import { finalHeadSkipReason, storability } from './rules';
 import {
   cacheControlFor,
@@ -23,8 +23,6 @@ import {
 } from './serve';
 import { abandonFill, startFill, store } from './store';
 
-const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
-
 /**
  * Runs the route for a miss. The request's conditional headers are held back so the handler (and
  * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
@@ -36,15 +34,11 @@ export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined
   const requestedAt = Date.now();
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
-  const restoreRequest = hideConditionalHeaders(req);
-  // A stale entry with the handler's own validators: ask the handler whether it changed (RFC 9111 §4.3.1).
-  const validators = ctx.stale === undefined ? undefined : conditionalHeadersFor(ctx.stale);
-  Object.assign(req.headers, validators);
+  const { validated, restore: restoreRequest } = conditionForHandler(req, ctx.stale);
   // A HEAD miss runs the route as a GET (as nginx does): the entry it stores serves both, with one ETag.
   const head = req.method === 'HEAD';
   if (head) req.method = 'GET';
   const restoreConditional = (): void => {
-    for (const name of Object.keys(validators ?? {})) delete req.headers[name];
     restoreRequest();
     if (head) req.method = 'HEAD';
   };
@@ -55,14 +49,7 @@ export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined
     (body) => {
       restoreConditional();
       try {
-        finish(
-          ctx,
-          shared,
-          capture,
-          body,
-          { conditional, preset, requestedAt, validated: validators !== undefined },
-          lock,
-        );
+        finish(ctx, shared, capture, body, { conditional, preset, requestedAt, validated }, lock);
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -88,23 +75,6 @@ export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined
   emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
   // The generations must be read before the handler reads its data (see store.ts).
   void startFill(ctx, shared).generations.then(() => ctx.next());
-}
-
-/**
- * Removes the request's conditional headers (so the handler, and Express's own freshness check in
- * `res.send`, produce the full response); returns the function that puts them back (idempotent).
- */
-function hideConditionalHeaders(req: Request): () => void {
-  const hidden: Array<[string, string | string[]]> = [];
-  for (const name of CONDITIONAL_HEADERS) {
-    const value = req.headers[name];
-    if (value === undefined) continue;
-    hidden.push([name, value]);
-    delete req.headers[name];
-  }
-  return () => {
-    for (const [name, value] of hidden.splice(0)) if (req.headers[name] === undefined) req.headers[name] = value;
-  };
 }
 
 /** What the fill knew before the handler ran. */
@@ -152,7 +122,7 @@ function finish(
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
     sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;
@@ -252,6 +222,8 @@ function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResp
   done(ctx, shared, entry, lock);
   const key = entryKey(ctx.base, ctx.req, entry.vary);
   const stored = shared.storing.open(key);
+  // A lookup that does not know the endpoint varies yet keys without Vary headers: it waits for this store too.
+  const unvaried = entry.vary.length > 0 ? shared.storing.open(entryKey(ctx.base, ctx.req, [])) : undefined;
   void (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
@@ -259,6 +231,7 @@ function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResp
   })().finally(() => {
     void lock?.release();
     stored(null);
+    unvaried?.(null);
   });
 }
 

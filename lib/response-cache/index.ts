@@ -1,8 +1,8 @@
 // responseCache(): an HTTP response cache for Express routes, shared by every instance through Redis.
 import type { RequestHandler } from 'express';
 import { Flights } from '../common/flights';
-import { assertOptionsObject } from '../common/validate';
-import { type RedisConnectionOptions, resolveBackend } from '../redis';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
+import { type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 import type { Shared } from './context';
 import { hubFor, type InvalidationTarget } from './hub';
 import { invalidationPathOf } from './key';
@@ -24,6 +24,13 @@ export interface InvalidateTarget {
   routes?: readonly string[];
 }
 
+/** Every field of an {@link InvalidateTarget} (none has a default: a target names what it drops). */
+export const invalidateTargetDefaults = {
+  tags: undefined,
+  paths: undefined,
+  routes: undefined,
+} as const satisfies OptionDefaults<InvalidateTarget>;
+
 /** The middleware, with the invalidation helper. */
 export interface ResponseCacheMiddleware extends RequestHandler {
   /**
@@ -37,6 +44,7 @@ export interface ResponseCacheMiddleware extends RequestHandler {
 
 function toHubTarget(target: InvalidateTarget): InvalidationTarget {
   assertOptionsObject(target, 'invalidate');
+  assertKnownOptions(target, invalidateTargetDefaults, 'invalidate() ');
   const list = (value: unknown, name: string): string[] => {
     if (value === undefined) return [];
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
@@ -82,6 +90,7 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
  */
 responseCache.invalidator = function invalidator(options: RedisConnectionOptions = {}): RequestHandler {
   assertOptionsObject(options, 'responseCache.invalidator');
+  assertKnownOptions(options, redisConnectionDefaults);
   const hub = hubFor(resolveBackend(options, 'response-cache'));
   hub.ensureSubscribed();
   return (req, res, next) => {
@@ -91,5 +100,8 @@ responseCache.invalidator = function invalidator(options: RedisConnectionOptions
 };
 
 /** Drops matching responses on every instance, through any client (for code that holds no middleware). */
-responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> =>
-  hubFor(resolveBackend(options, 'response-cache')).invalidate(toHubTarget(target));
+responseCache.invalidate = (options: RedisConnectionOptions, target: InvalidateTarget): Promise<number> => {
+  assertOptionsObject(options, 'responseCache.invalidate');
+  assertKnownOptions(options, redisConnectionDefaults);
+  return hubFor(resolveBackend(options, 'response-cache')).invalidate(toHubTarget(target));
+};

@@ -60,7 +60,16 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
       return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
-  const key = entryKey(base, req, vary);
+  let key = entryKey(base, req, vary);
+  const storing = shared.storing.get(key);
+  if (storing) {
+    // This process is storing a new response of the key: wait (bounded) so the older copy is not served
+    // meanwhile; the store may have taught us that the endpoint varies, which changes the key.
+    await within(storing, config.lockTimeoutMs);
+    vary = hub.varySpecs.known(endpoint) ?? vary;
+    key = entryKey(base, req, vary);
+    prefetched = undefined; // read before the store committed
+  }
   const ctx: RequestContext = {
     req,
     res,
@@ -94,11 +103,8 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
     return refresh(shared, ctx, downstream);
   }
-  const storing = shared.storing.get(key);
-  // This process is storing a new response of the key: wait (bounded) so the older copy is not served
-  // meanwhile, then read Redis, not the L1: this request resumes right after the store's last reply, maybe
-  // before this process read an invalidation message that Redis sent before it.
-  if (storing) await within(storing, config.lockTimeoutMs);
+  // After waiting for this process's own store, read Redis, not the L1: this request resumes right after the
+  // store's last reply, maybe before this process read an invalidation message Redis sent before it.
   const localEntry = storing ? undefined : local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
 

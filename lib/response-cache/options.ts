@@ -1,9 +1,17 @@
 // The options of responseCache(), parsed once at factory time into an all-required config.
 import type { Request } from 'express';
 import { type Duration, describe, parseDuration, toMilliseconds } from '../common/duration';
-import { assertOptionsObject, parseBoolean, parseFunction, parseInteger, parseName } from '../common/validate';
+import {
+  assertKnownOptions,
+  assertOptionsObject,
+  type OptionDefaults,
+  parseBoolean,
+  parseFunction,
+  parseInteger,
+  parseName,
+} from '../common/validate';
 import type { Backend } from '../redis';
-import { type RedisConnectionOptions, resolveBackend } from '../redis';
+import { type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 import type { TtlRule } from './freshness';
 
 /**
@@ -121,6 +129,28 @@ export interface ResponseCacheOptions extends RedisConnectionOptions {
   invalidateOnWrite?: boolean;
 }
 
+/** Every option of {@link responseCache} with its default (`undefined`: none). */
+export const responseCacheDefaults = {
+  ...redisConnectionDefaults,
+  ttl: '5m',
+  clientMaxAge: undefined,
+  name: undefined,
+  tags: undefined,
+  user: undefined,
+  statuses: [200],
+  ignoreCookies: false,
+  shareAuthorized: false,
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  maxBodySize: 1024 * 1024,
+  compressAbove: 1024,
+  singleFlight: true,
+  lockTimeout: '3s',
+  localTtl: '2s',
+  localMaxEntries: 1000,
+  invalidateOnWrite: true,
+} as const satisfies OptionDefaults<ResponseCacheOptions>;
+
 /** The parsed, all-required config. */
 export interface ResponseCacheConfig {
   backend: Backend;
@@ -148,6 +178,7 @@ export interface ResponseCacheConfig {
 export function parseOptions(options: ResponseCacheOptions | undefined): ResponseCacheConfig {
   const raw = options ?? {};
   assertOptionsObject(raw, 'responseCache');
+  assertKnownOptions(raw, responseCacheDefaults);
   return {
     backend: resolveBackend(raw, 'response-cache'),
     ttl: parseTtl(raw.ttl),
@@ -157,23 +188,31 @@ export function parseOptions(options: ResponseCacheOptions | undefined): Respons
     tags: parseFunction(raw.tags, 'tags'),
     user: parseFunction(raw.user, 'user'),
     statuses: parseStatuses(raw.statuses),
-    ignoreCookies: parseBoolean(raw.ignoreCookies, 'ignoreCookies', false),
-    shareAuthorized: parseBoolean(raw.shareAuthorized, 'shareAuthorized', false),
-    staleWhileRevalidateMs: parseDuration(raw.staleWhileRevalidate ?? 0, 'staleWhileRevalidate', { minMs: 0 }),
-    staleIfErrorMs: parseDuration(raw.staleIfError ?? 0, 'staleIfError', { minMs: 0 }),
-    maxBodySize: parseInteger(raw.maxBodySize, 'maxBodySize', 1024 * 1024, 0),
-    compressAbove: parseInteger(raw.compressAbove, 'compressAbove', 1024, 0),
-    singleFlight: parseBoolean(raw.singleFlight, 'singleFlight', true),
-    lockTimeoutMs: parseDuration(raw.lockTimeout ?? '3s', 'lockTimeout', { minMs: 0 }),
-    localTtlMs: parseDuration(raw.localTtl ?? '2s', 'localTtl', { minMs: 0 }),
-    localMaxEntries: parseInteger(raw.localMaxEntries, 'localMaxEntries', 1000, 1),
-    invalidateOnWrite: parseBoolean(raw.invalidateOnWrite, 'invalidateOnWrite', true),
+    ignoreCookies: parseBoolean(raw.ignoreCookies, 'ignoreCookies', responseCacheDefaults.ignoreCookies),
+    shareAuthorized: parseBoolean(raw.shareAuthorized, 'shareAuthorized', responseCacheDefaults.shareAuthorized),
+    staleWhileRevalidateMs: parseDuration(
+      raw.staleWhileRevalidate ?? responseCacheDefaults.staleWhileRevalidate,
+      'staleWhileRevalidate',
+      { minMs: 0 },
+    ),
+    staleIfErrorMs: parseDuration(raw.staleIfError ?? responseCacheDefaults.staleIfError, 'staleIfError', { minMs: 0 }),
+    maxBodySize: parseInteger(raw.maxBodySize, 'maxBodySize', responseCacheDefaults.maxBodySize, 0),
+    compressAbove: parseInteger(raw.compressAbove, 'compressAbove', responseCacheDefaults.compressAbove, 0),
+    singleFlight: parseBoolean(raw.singleFlight, 'singleFlight', responseCacheDefaults.singleFlight),
+    lockTimeoutMs: parseDuration(raw.lockTimeout ?? responseCacheDefaults.lockTimeout, 'lockTimeout', { minMs: 0 }),
+    localTtlMs: parseDuration(raw.localTtl ?? responseCacheDefaults.localTtl, 'localTtl', { minMs: 0 }),
+    localMaxEntries: parseInteger(raw.localMaxEntries, 'localMaxEntries', responseCacheDefaults.localMaxEntries, 1),
+    invalidateOnWrite: parseBoolean(
+      raw.invalidateOnWrite,
+      'invalidateOnWrite',
+      responseCacheDefaults.invalidateOnWrite,
+    ),
   };
 }
 
 function parseTtl(value: unknown): TtlRule {
   if (value === 'response') return { kind: 'response' };
-  const ms = toMilliseconds(value ?? '5m');
+  const ms = toMilliseconds(value ?? responseCacheDefaults.ttl);
   if (ms === undefined || ms < 1000) {
     throw new TypeError(
       `ttl option must be a duration such as '90s', '5m', '1h', '1d' or a number of ms (at least 1000 ms), ` +
@@ -184,7 +223,7 @@ function parseTtl(value: unknown): TtlRule {
 }
 
 function parseStatuses(value: unknown): ReadonlySet<number> {
-  if (value === undefined) return new Set([200]);
+  if (value === undefined) return new Set(responseCacheDefaults.statuses);
   const allowed: readonly number[] = CACHEABLE_STATUSES;
   if (!Array.isArray(value) || value.length === 0 || !value.every((s) => allowed.includes(s as number))) {
     throw new TypeError(`statuses option must be a non-empty array of ${allowed.join(', ')}`);

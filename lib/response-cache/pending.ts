@@ -1,4 +1,5 @@
 // responseCache on the shared outbox: one per Redis client; what it holds is neither served nor stored by this process.
+import { countPendingWith } from '../common/pending-counts';
 import { type Backend, Outbox } from '../redis';
 import type { CachedResponse } from './entry';
 import { describeTargets, type TargetLists } from './errors';
@@ -63,6 +64,11 @@ export class ResponseOutbox extends Outbox<number> {
 const byScope = new WeakMap<object, ResponseOutbox>();
 /** The outboxes with something pending. */
 const active = new Set<ResponseOutbox>();
+countPendingWith('api', () => {
+  let targets = 0;
+  for (const outbox of active) targets += outbox.size;
+  return targets;
+});
 
 /** The outbox of a backend's scope (its Redis client), created with the first hub's `apply`. */
 export function outboxFor(backend: Backend, apply: (targets: TargetLists) => Promise<number>): ResponseOutbox {

@@ -1,5 +1,6 @@
 // Revalidation of a stale entry (RFC 9111 §4.3): the handler's own validators sent to it, and a 304 merged into the entry.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Request } from 'express';
 import type { Explained, SkipReason } from '../common/reasons';
 import { parseCacheControl } from './cache-control';
 import type { CachedResponse } from './entry';
@@ -7,8 +8,40 @@ import { freshnessOf, storedLifetimeMs } from './freshness';
 import type { ResponseCacheConfig } from './options';
 import { listedInConnection, NOT_STORED_HEADERS } from './serve';
 
+const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/**
+ * Sets the conditions the handler sees on a miss: the client's conditional headers are hidden (so the
+ * handler, and Express's own freshness check in `res.send`, produce the full response the cache can
+ * store; the cache answers the client's condition itself), and a stale entry's own validators are sent
+ * instead (RFC 9111 §4.3.1). Returns whether it sent validators, and the function that puts the
+ * request back as it came (idempotent).
+ */
+export function conditionForHandler(
+  req: Request,
+  stale: CachedResponse | undefined,
+): { validated: boolean; restore: () => void } {
+  const hidden: Array<[string, string | string[]]> = [];
+  for (const name of CONDITIONAL_HEADERS) {
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    hidden.push([name, value]);
+    delete req.headers[name];
+  }
+  const validators = stale === undefined ? undefined : conditionalHeadersFor(stale);
+  Object.assign(req.headers, validators);
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    for (const name of Object.keys(validators ?? {})) delete req.headers[name];
+    for (const [name, value] of hidden) if (req.headers[name] === undefined) req.headers[name] = value;
+  };
+  return { validated: validators !== undefined, restore };
+}
+
 /** The request headers of a conditional request for the entry (§4.3.1), or undefined when the handler gave no validator. */
-export function conditionalHeadersFor(entry: CachedResponse): IncomingHttpHeaders | undefined {
+function conditionalHeadersFor(entry: CachedResponse): IncomingHttpHeaders | undefined {
   const headers: IncomingHttpHeaders = {};
   if (entry.ownEtag) headers['if-none-match'] = entry.etag;
   const lastModified = entry.headers.find(([name]) => name === 'last-modified')?.[1];
@@ -50,10 +83,10 @@ export function updateFrom304(
     ageMs: freshness.ageMs,
     freshMs: lifetimeMs ?? 0,
   };
-  const refused = (['no-store', 'private'] as const).find((directive) => directives.has(directive));
+  const refused = (['no-store', 'private', 'no-cache'] as const).find((directive) => directives.has(directive));
   let skip: Explained<SkipReason> | undefined;
   if (refused !== undefined) skip = { reason: refused, detail: `the 304 says Cache-Control: ${refused}` };
-  else if (directives.has('no-cache') || lifetimeMs === undefined) {
+  else if (lifetimeMs === undefined) {
     skip = { reason: 'not-fresh', detail: 'the 304 leaves the entry without freshness' };
   }
   return { entry: updated, skip };

@@ -19,9 +19,8 @@ export type RequestPolicy =
 /** Decides from the request alone (RFC 9111 §5.2.1, §3.5) whether the cache is used at all. */
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
-  if (directives.has('no-store')) {
-    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
-  }
+  if (directives.has('no-store'))
+    return { bypass: true, reason: 'no-store', detail: 'request Cache-Control: no-store' };
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
     return {
       bypass: true,
@@ -131,7 +130,7 @@ export function storability(
   if (body.length > config.maxBodySize) return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
   const reflected = reflectedHeader(req, res, body, vary);
   if (reflected !== undefined) {
-    return skip('reflected-header', `response reflects the unkeyed request header ${reflected}`);
+    return skip('unkeyed-header', `response reflects the unkeyed request header ${reflected}`);
   }
   const mustRevalidate = ['must-revalidate', 'proxy-revalidate', 's-maxage'].some((name) => directives.has(name));
   return {
@@ -171,7 +170,7 @@ function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
 function refusingDirective(directives: Directives): { directive: string; reason: SkipReason } | undefined {
   if (directives.has('private')) return { directive: 'private', reason: 'private' };
   if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
-  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'no-cache' };
   return undefined;
 }
 

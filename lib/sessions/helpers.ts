@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Session, SessionData } from 'express-session';
 import { type Duration, parseDuration } from '../common/duration';
 import { messageOf } from '../common/errors';
+import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { bookkeepingOf } from './codec';
 import { isSessionUnavailable, SessionUnavailableError } from './errors';
 import { requestState } from './state';
@@ -98,12 +99,20 @@ export interface SessionErrorHandlerOptions {
   retryAfter?: Duration;
 }
 
+/** Every option of `sessions.errorHandler()` with its default. */
+export const sessionErrorHandlerDefaults = {
+  retryAfter: '1s',
+} as const satisfies OptionDefaults<SessionErrorHandlerOptions>;
+
 /**
  * Error middleware: `E_SESSION_UNAVAILABLE` → `503` with `Retry-After` and an RFC 9457
  * `application/problem+json` body. Any other error goes on to the next error handler.
  */
 export function errorHandler(options: SessionErrorHandlerOptions = {}): ErrorRequestHandler {
-  const retryAfterSeconds = Math.max(1, Math.ceil(parseDuration(options.retryAfter ?? '1s', 'retryAfter') / 1000));
+  assertOptionsObject(options, 'sessions.errorHandler');
+  assertKnownOptions(options, sessionErrorHandlerDefaults);
+  const retryAfter = parseDuration(options.retryAfter ?? sessionErrorHandlerDefaults.retryAfter, 'retryAfter');
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfter / 1000));
   return function sessionErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
     if (!isSessionUnavailable(error) || res.headersSent) {
       next(error);

@@ -2,8 +2,16 @@
 import type { CookieOptions } from 'express-session';
 import { type Duration, describe, parseDuration } from '../common/duration';
 import { warnOnce } from '../common/log';
-import { assertOptionsObject, parseBoolean, parseChoice, parseInteger, parseName } from '../common/validate';
-import { assertRedisClient, DEFAULT_REDIS_TIMEOUT_MS, type RedisClient, type RedisConnectionOptions } from '../redis';
+import {
+  assertKnownOptions,
+  assertOptionsObject,
+  type OptionDefaults,
+  parseBoolean,
+  parseChoice,
+  parseInteger,
+  parseName,
+} from '../common/validate';
+import { assertRedisClient, type RedisClient, type RedisConnectionOptions, redisConnectionDefaults } from '../redis';
 
 /** Secrets shorter than this get a one-time warning. */
 export const MIN_SECRET_LENGTH = 32;
@@ -75,6 +83,31 @@ export interface SessionsOptions extends RedisConnectionOptions {
   proxy?: boolean;
 }
 
+/** Every attribute of {@link SessionCookieOptions} with its default (`undefined`: none, or computed as documented). */
+export const sessionCookieDefaults = {
+  maxAge: undefined,
+  domain: undefined,
+  path: '/',
+  sameSite: 'lax',
+  secure: undefined,
+  httpOnly: true,
+  partitioned: false,
+} as const satisfies OptionDefaults<SessionCookieOptions>;
+
+/** Every option of `sessions()` with its default (`undefined`: none, or computed as documented). */
+export const sessionsDefaults = {
+  ...redisConnectionDefaults,
+  secret: undefined,
+  ttl: '1d',
+  rolling: false,
+  maxLifetime: 0,
+  touchAfter: undefined,
+  name: 'sid',
+  cookie: undefined,
+  maxSize: 65536,
+  proxy: undefined,
+} as const satisfies OptionDefaults<SessionsOptions>;
+
 /** The parsed, all-required configuration. */
 export interface SessionsConfig {
   redis: RedisClient | undefined;
@@ -93,24 +126,25 @@ export interface SessionsConfig {
 /** Parses and checks every option once; throws a TypeError naming the option. */
 export function parseSessionsOptions(options: unknown, env: NodeJS.ProcessEnv = process.env): SessionsConfig {
   assertOptionsObject(options, 'sessions');
+  assertKnownOptions(options, sessionsDefaults);
   const o = options as Partial<SessionsOptions>;
   if (o.redis !== undefined) assertRedisClient(o.redis);
   const secrets = parseSecrets(o.secret);
-  const ttlMs = parseDuration(o.ttl ?? '1d', 'ttl', { minMs: 1000 });
-  const maxLifetimeMs = o.maxLifetime === undefined ? 0 : parseDuration(o.maxLifetime, 'maxLifetime', { minMs: 0 });
+  const ttlMs = parseDuration(o.ttl ?? sessionsDefaults.ttl, 'ttl', { minMs: 1000 });
+  const maxLifetimeMs = parseDuration(o.maxLifetime ?? sessionsDefaults.maxLifetime, 'maxLifetime', { minMs: 0 });
   const touchAfterMs =
     o.touchAfter === undefined ? Math.floor(ttlMs / 10) : parseDuration(o.touchAfter, 'touchAfter', { minMs: 0 });
   return {
     redis: o.redis,
-    redisTimeoutMs: parseDuration(o.redisTimeout ?? DEFAULT_REDIS_TIMEOUT_MS, 'redisTimeout'),
+    redisTimeoutMs: parseDuration(o.redisTimeout ?? sessionsDefaults.redisTimeout, 'redisTimeout'),
     secrets,
     ttlMs,
-    rolling: parseBoolean(o.rolling, 'rolling', false),
+    rolling: parseBoolean(o.rolling, 'rolling', sessionsDefaults.rolling),
     maxLifetimeMs,
     touchAfterMs,
     name: parseCookieName(o.name),
     cookie: parseCookie(o.cookie, ttlMs, env.NODE_ENV === 'production'),
-    maxSize: parseInteger(o.maxSize, 'maxSize', 64 * 1024, 256),
+    maxSize: parseInteger(o.maxSize, 'maxSize', sessionsDefaults.maxSize, 256),
     proxy: o.proxy === undefined ? undefined : parseBoolean(o.proxy, 'proxy', false),
   };
 }
@@ -133,7 +167,7 @@ function parseSecrets(value: unknown): string[] {
 }
 
 function parseCookieName(value: unknown): string {
-  const name = parseName(value, 'name', 'sid');
+  const name = parseName(value, 'name', sessionsDefaults.name);
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
     throw new TypeError(`name option must be a cookie name (RFC 6265 token characters); received ${describe(value)}`);
   }
@@ -145,9 +179,15 @@ function parseCookie(value: unknown, ttlMs: number, production: boolean): Cookie
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`cookie option must be an object of cookie attributes; received ${describe(value)}`);
   }
+  assertKnownOptions(value, sessionCookieDefaults, 'cookie.');
   const c = value as SessionCookieOptions;
   const maxAge = c.maxAge === null ? null : parseDuration(c.maxAge ?? ttlMs, 'cookie.maxAge', { minMs: 1000 });
-  const sameSite = parseChoice(c.sameSite, 'cookie.sameSite', ['lax', 'strict', 'none'], 'lax');
+  const sameSite = parseChoice(
+    c.sameSite,
+    'cookie.sameSite',
+    ['lax', 'strict', 'none'] as const,
+    sessionCookieDefaults.sameSite,
+  );
   if (c.secure !== undefined && c.secure !== 'auto' && typeof c.secure !== 'boolean') {
     throw new TypeError(`cookie.secure option must be true, false or 'auto'; received ${describe(c.secure)}`);
   }
@@ -156,12 +196,12 @@ function parseCookie(value: unknown, ttlMs: number, production: boolean): Cookie
     throw new TypeError("cookie.sameSite option 'none' requires cookie.secure true or 'auto' (browsers refuse it)");
   }
   const cookie: CookieOptions = {
-    path: c.path === undefined ? '/' : parsePath(c.path),
-    httpOnly: parseBoolean(c.httpOnly, 'cookie.httpOnly', true),
+    path: parsePath(c.path ?? sessionCookieDefaults.path),
+    httpOnly: parseBoolean(c.httpOnly, 'cookie.httpOnly', sessionCookieDefaults.httpOnly),
     sameSite,
     secure: resolvedSecure,
   };
-  if (parseBoolean(c.partitioned, 'cookie.partitioned', false)) cookie.partitioned = true;
+  if (parseBoolean(c.partitioned, 'cookie.partitioned', sessionCookieDefaults.partitioned)) cookie.partitioned = true;
   if (maxAge !== null) cookie.maxAge = maxAge;
   if (c.domain !== undefined) cookie.domain = parseName(c.domain, 'cookie.domain');
   return cookie;
