@@ -67,8 +67,8 @@ export async function deleteIfHolds(
   return deleted === 1;
 }
 
-/** A new random token (locks, generations). */
-export const newToken = (): string => randomBytes(12).toString('base64url');
+/** A new random lock token. */
+const newToken = (): string => randomBytes(12).toString('base64url');
 
 /** How a lock is held. */
 export interface LockOptions {

@@ -5,9 +5,9 @@ import { messageOf } from '../common/errors';
 import { debugFor, warn } from '../common/log';
 
 /** First wait before a retry; it doubles after each failed retry, up to MAX_RETRY_MS. */
-export const FIRST_RETRY_MS = 100;
+const FIRST_RETRY_MS = 100;
 /** Longest wait between two retries. */
-export const MAX_RETRY_MS = 5000;
+const MAX_RETRY_MS = 5000;
 /** Most targets one retry sends (the rest follow at once after a success). */
 const RETRY_BATCH = 500;
 
