@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
 import { aiCache, queryCache, type RedisClient, rateLimit, responseCache, sessions } from '../lib';
-import { messageOf } from '../lib/common/errors';
 import { prepareDatabase, type SqlDatabase } from './db';
 import { MODEL_NAME, standInModel } from './model';
 import { type AppMetrics, createAppMetrics } from './observability';
@@ -17,8 +16,9 @@ export interface CreateAppOptions {
   /** The Redis client every middleware uses; leave it out for memory mode. */
   redis?: RedisClient;
   /**
-   * A Redis of their own for the three caches, as production wants it (`allkeys-lru` there, `noeviction`
-   * for sessions and limits: see the README, "Production topologies").
+   * The client of the three caches: another logical database (what `npm start` passes: the session
+   * database + 1) or a Redis of their own, as production wants it (`allkeys-lru` there, `noeviction`
+   * for sessions and limits: see docs/production.md).
    * @default `redis`
    */
   cacheRedis?: RedisClient;
@@ -61,6 +61,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   // One line each: the library's middlewares (sessions and limits on `redis`, caches on `cacheRedis`).
   const session = sessions({ redis, secret: options.sessionSecret ?? randomBytes(32).toString('hex') });
   const globalLimit = rateLimit({ redis, name: 'global', windows: { '1m': 100, '1h': 1000, '1d': 10_000 } });
+  // Logins need no password here (a stand-in for real authentication) and each one is a fresh per-user
+  // budget, so they are limited per client IP (never per user): 60/min leaves room for many users behind
+  // one address. Without TRUST_PROXY behind a load balancer, every user shares the balancer's address.
+  const loginLimit = rateLimit({ redis, name: '/auth/login', windows: { '1m': 60 }, userId: () => undefined });
   // Named as its route, so keys read rate:{<user>|/ai/suggest}:1m and metrics say limiter="/ai/suggest".
   const aiLimit = rateLimit({ redis, name: '/ai/suggest', windows: { '1m': 10, '1h': 100, '1d': 500 } });
   const queries = queryCache({ redis: cacheRedis, tables: { recipes: '10m' } });
@@ -84,8 +88,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   // Bodies are parsed after the limiter: a client over its limit costs no parsing.
   app.use(express.json({ limit: '32kb' }));
 
-  app.use(opsRoutes(redis, metrics));
-  app.use(authRoutes(db));
+  app.use(opsRoutes(redis && cacheRedis ? { redis, cacheRedis } : undefined, metrics));
+  app.use(authRoutes({ db, limit: loginLimit }));
   app.use(
     recipeRoutes({
       db,
@@ -96,7 +100,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
         // When Redis cannot take it now, responseCache keeps it pending: those entries are not served from
         // this process until a background retry gets through.
         await itemCache.invalidate({ tags: ['recipe-list', `recipe:${id}`] }).catch((error: unknown) => {
-          logWarning(`cached responses of recipe ${id} not invalidated yet (retrying): ${messageOf(error)}`);
+          const reason = error instanceof Error ? error.message : String(error);
+          logWarning(`cached responses of recipe ${id} not invalidated yet (retrying): ${reason}`);
         });
         return result;
       },

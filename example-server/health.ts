@@ -1,20 +1,23 @@
-// Redis status for GET /health: 'ok' when it answers PING in time, 'memory' without Redis, 'down' otherwise.
+// Redis status for GET /health: 'ok' when every client answers PING in time, 'memory' without Redis, 'down' (with why) otherwise.
+import { type RedisClient, redisHealth } from '../lib';
 
-import type { RedisClient } from '../lib/redis';
-import { withDeadline } from '../lib/redis';
+/** The body of `GET /health`. */
+export type HealthReport = { redis: 'ok' | 'memory' } | { redis: 'down'; reason: string };
 
-export type RedisStatus = 'ok' | 'memory' | 'down';
-
-/** Client states in which a PING would only wait in the offline queue. */
-const DISCONNECTED = new Set(['reconnecting', 'close', 'end', 'wait']);
-
-/** Asks Redis for a PONG within `timeoutMs`; never waits longer, never throws. */
-export async function redisStatus(redis: RedisClient | undefined, timeoutMs = 500): Promise<RedisStatus> {
-  if (redis === undefined) return 'memory';
-  if (DISCONNECTED.has(redis.status)) return 'down';
-  try {
-    return (await withDeadline(redis.ping(), timeoutMs, 'PING')) === 'PONG' ? 'ok' : 'down';
-  } catch {
-    return 'down';
-  }
+/**
+ * Asks each client (sessions and limits, then the caches when they have their own) for a PONG within
+ * `timeoutMs`; never waits longer, never throws.
+ */
+export async function healthReport(
+  clients: { redis: RedisClient; cacheRedis: RedisClient } | undefined,
+  timeoutMs = 500,
+): Promise<HealthReport> {
+  if (clients === undefined) return { redis: 'memory' };
+  const named: Array<[string, RedisClient]> = [['sessions and limits', clients.redis]];
+  if (clients.cacheRedis !== clients.redis) named.push(['caches', clients.cacheRedis]);
+  const results = await Promise.all(named.map(([, client]) => redisHealth(client, { timeout: timeoutMs })));
+  const downAt = results.findIndex((result) => result.status !== 'ok');
+  if (downAt < 0) return { redis: 'ok' };
+  const [what] = named[downAt] as [string, RedisClient];
+  return { redis: 'down', reason: `${what}: ${results[downAt]?.reason ?? 'no answer'}` };
 }

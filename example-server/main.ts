@@ -1,11 +1,12 @@
 // Entry point of `npm start`: serves the example on PORT and stops cleanly on SIGTERM or SIGINT.
+import { StartupError } from './connect';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
   const running = await startServer(process.env);
-  console.log(
-    `example server listening on http://localhost:${running.port} (${running.redis ? 'Redis' : 'memory mode'})`,
-  );
+  const { connection } = running;
+  const mode = connection.mode === 'redis' ? `Redis at ${connection.target}` : `memory mode: ${connection.why}`;
+  console.log(`example server listening on http://localhost:${running.port} (${mode})`);
   const shutdown = (signal: NodeJS.Signals): void => {
     console.log(`${signal} received: closing the HTTP server and Redis connections`);
     // Should anything hang, leave anyway (with a failure code) after 10 s.
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // A mistake in the environment is one line that says what to change; anything else keeps its stack.
+  console.error(error instanceof StartupError ? `example server not started: ${error.message}` : error);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 // The example's metrics: the library's Prometheus adapter, the model call counter and HTTP latency, on one registry.
 import type { RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { type PrometheusMetrics, prometheusMetrics } from '../lib/metrics';
+import { type PrometheusMetrics, prometheusMetrics } from '../lib';
 
 /** Everything `GET /metrics` shows, and the hooks that feed it. */
 export interface AppMetrics {

@@ -18,6 +18,14 @@ export { type Code, codes, type ErrorCode, type WarningCode } from './common/cod
 export type { Duration } from './common/duration';
 export { PayloadTooLargeError, RedisMiddlewareError, RedisTimeoutError, RedisUnavailableError } from './common/errors';
 export { type CacheName, type MiddlewareEvent, onEvent } from './common/events';
+export {
+  type BypassReason,
+  bypassReasons,
+  type SkipReason,
+  type StaleReason,
+  skipReasons,
+  staleReasons,
+} from './common/reasons';
 export { errors } from './errors';
 export {
   type PromClientModule,
@@ -45,6 +53,7 @@ export {
   type WindowState,
 } from './rate-limit';
 export {
+  type Concern,
   type CreateRedisOptions,
   createRedis,
   type HostPort,

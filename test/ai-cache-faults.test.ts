@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { aiCache } from '../lib/ai-cache';
-import { type RedisClient, resolveBackend } from '../lib/redis';
+import { createRedis, type RedisClient, resolveBackend } from '../lib/redis';
 import { captureEvents, deferred, storedEntry, tracked, uniqueModel, waitingOnLock } from './fixtures/ai-cache-helpers';
 import { type RedisCluster, Standalone, sharedCluster, waitFor } from './support';
 
@@ -136,6 +136,50 @@ describe('aiCache() when Redis fails', function () {
       } finally {
         redis.node.resume();
       }
+    });
+  });
+
+  describe('when an invalidation cannot reach Redis', () => {
+    /** A client whose user may read and write but not DEL: the invalidation fails with NOPERM. */
+    let noDel: RedisClient;
+    const user = `ai-nodel-${Date.now()}`;
+    before(async () => {
+      await observer.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-del');
+      noDel = createRedis(redis.url.replace('redis://', `redis://${user}:pw@`));
+      noDel.on('error', () => undefined);
+    });
+    after(async () => {
+      noDel.disconnect();
+      await observer.call('ACL', 'DELUSER', user);
+    });
+
+    it('should run the function for that entry until the background retry deletes it, with one warning line', async () => {
+      let inferences = 0;
+      const suggest = aiCache(
+        { redis: noDel, model: uniqueModel('nodel') },
+        async (q: string) => `v${++inferences} ${q}`,
+      );
+      expect(await suggest('soup')).to.equal('v1 soup');
+      await storedEntry(observer, suggest.keyFor('soup'));
+      expect(await suggest('soup'), 'a hit').to.equal('v1 soup');
+      const lines: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => lines.push(line);
+      try {
+        expect(await suggest.invalidate('soup'), 'the delete failed').to.equal(false);
+        expect(await suggest.invalidate('soup')).to.equal(false);
+        expect(await suggest('soup'), 'not the old entry').to.equal('v2 soup');
+        await observer.call('ACL', 'SETUSER', user, '+del');
+        await waitFor(async () => (await observer.exists(suggest.keyFor('soup'))) === 0, {
+          what: 'the retry to delete the entry',
+        });
+      } finally {
+        console.warn = warn;
+      }
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/W_AI_CACHE_INVALIDATION_PENDING: could not invalidate ai:/);
+      expect(await suggest('soup'), 'the cache is used again').to.equal('v3 soup');
+      expect(await suggest('soup')).to.equal('v3 soup');
     });
   });
 });

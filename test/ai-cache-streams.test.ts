@@ -243,7 +243,7 @@ describe('aiCache() with a streamed result nobody reads', () => {
     const gate = deferred();
     let renewals = 0;
     const stop = onEvent((event) => {
-      if (event.kind === 'redis' && event.operation === 'rmwAiRenewLock') renewals++;
+      if (event.kind === 'redis' && event.operation === 'rmwLockRenew') renewals++;
     });
     const suggest = aiCache(
       { redis: client, model: uniqueModel('slow'), lockTtl: '150ms' },

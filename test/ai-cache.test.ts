@@ -244,7 +244,7 @@ describe('aiCache()', () => {
         await suggest({ ingredients: ['egg'] });
         await waitFor(() => announced.includes(key), { what: 'the release announcement' });
         expect(await shared.client.exists(`${key}:lock`)).to.equal(0);
-        expect(operations.filter((op) => op === 'rmwAiReleaseLock')).to.have.length(1);
+        expect(operations.filter((op) => op === 'rmwDeleteIfHolds')).to.have.length(1);
         expect(operations, 'no separate PUBLISH').to.not.include('PUBLISH');
       } finally {
         stop();

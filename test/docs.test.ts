@@ -1,74 +1,37 @@
-// Docs that cannot drift: option tables against the options types, error codes against lib/, links between the files.
-import { existsSync, readFileSync } from 'node:fs';
+// Docs that cannot drift: option tables against the defaults objects, codes against lib/common/codes.ts, links between the files.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { codes } from '../lib/common/codes';
-import { toMilliseconds } from '../lib/common/duration';
-import { CodeFacts, type OptionFact } from './support/code-facts';
+import { CodeFacts } from './support/code-facts';
 import { type MarkdownFile, type MarkdownTable, readMarkdown } from './support/markdown';
+import {
+  agrees,
+  type Defaults,
+  defaultsExports,
+  formatDefault,
+  literalOf,
+  OPTION_HEADERS,
+  OPTION_TABLES,
+  optionsOf,
+  sameDefault,
+  UNTABLED,
+} from './support/option-tables';
 
 const root = join(__dirname, '..');
-const MARKDOWN = [
-  'README.md',
-  'CONTRIBUTING.md',
-  'docs/sessions.md',
-  'docs/rate-limit.md',
-  'docs/response-cache.md',
-  'docs/ai-cache.md',
-  'docs/query-cache.md',
-  'docs/production.md',
-  'docs/observability.md',
-  'docs/errors.md',
-  'example-server/README.md',
-  'bench/README.md',
-  'bench/RESULTS.md',
-];
+/** Every markdown file of the project (node_modules, dist and the vendored fixtures aside). */
+const MARKDOWN = markdownFiles(root);
 
-/** Every option table of the docs: where it is (file, heading above it, first header cell) and what it documents. */
-const OPTION_TABLES: Array<{ file: string; heading: string; header?: string; type: string; nested?: string[] }> = [
-  { file: 'README.md', heading: 'createRedis()', type: 'CreateRedisOptions' },
-  { file: 'README.md', heading: 'sessions()', type: 'SessionsOptions', nested: ['cookie'] },
-  { file: 'README.md', heading: 'rateLimit()', type: 'RateLimitOptions' },
-  { file: 'README.md', heading: 'responseCache()', type: 'ResponseCacheOptions' },
-  { file: 'README.md', heading: 'aiCache()', type: 'AiCacheOptions' },
-  { file: 'README.md', heading: 'queryCache()', type: 'QueryCacheOptions' },
-  { file: 'docs/sessions.md', heading: 'Options', type: 'SessionsOptions', nested: ['cookie'] },
-  { file: 'docs/rate-limit.md', heading: 'Options', type: 'RateLimitOptions' },
-  { file: 'docs/response-cache.md', heading: 'Options', type: 'ResponseCacheOptions' },
-  { file: 'docs/ai-cache.md', heading: 'Options', type: 'AiCacheOptions' },
-  { file: 'docs/ai-cache.md', heading: 'Options', header: 'control', type: 'AiCallControls' },
-  { file: 'docs/ai-cache.md', heading: 'Options', header: 'warm option', type: 'WarmOptions' },
-  { file: 'docs/query-cache.md', heading: 'Options', type: 'QueryCacheOptions' },
-  { file: 'docs/observability.md', heading: 'prometheusMetrics()', type: 'PrometheusMetricsOptions' },
-];
-/** First header cells that make a table an option table. */
-const OPTION_HEADERS = new Set(['option', 'control', 'warm option']);
-
-/** A JavaScript literal at the start of a default (`'5m'`, `1024`, `true`, `[200]`, `{}`), or undefined for prose. */
-function literalOf(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const match = /^('[^']*'|-?\d[\d_.]*|true|false|null|\[[^\]]*\]|\{\s*\})/.exec(text.trim());
-  return match?.[1]?.replaceAll('_', '').replace(/\s+/g, ' ');
-}
-
-/** Two literals mean the same default (a duration may be written `'1s'` or `1000`). */
-function sameDefault(a: string, b: string): boolean {
-  if (a === b) return true;
-  const unquote = (s: string) => (/^'.*'$/.test(s) ? s.slice(1, -1) : Number(s));
-  const [ma, mb] = [toMilliseconds(unquote(a)), toMilliseconds(unquote(b))];
-  return ma !== undefined && ma === mb && (/^'/.test(a) || /^'/.test(b));
-}
-
-/**
- * Whether a table's default cell agrees with the code's default. A literal default in the code (`'5m'`, `1024`)
- * must open the cell as the same value (words may follow: `` `0` (off) ``); a default the code states in words
- * (`the route pattern`) or not at all must not be shown as a bare literal.
- */
-function agrees(codeDefault: string | undefined, cell: string): boolean {
-  const code = literalOf(codeDefault);
-  const first = /^`([^`]*)`/.exec(cell.trim())?.[1];
-  if (code !== undefined) return first !== undefined && sameDefault(literalOf(first) ?? first, code);
-  return !(/^`[^`]*`$/.test(cell.trim()) && literalOf(first) !== undefined);
+function markdownFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix + entry.name;
+    if (entry.isDirectory()) {
+      return /^(node_modules|dist|coverage|fixtures|profiles)$|^\./.test(entry.name)
+        ? []
+        : markdownFiles(join(dir, entry.name), `${path}/`);
+    }
+    return entry.name.endsWith('.md') ? [path] : [];
+  });
 }
 
 /** The option rows of a table: name (backticks dropped) and default cell. */
@@ -102,7 +65,7 @@ describe('the docs', function () {
     for (const entry of OPTION_TABLES) {
       describe(`${entry.file} "${entry.heading}" (${entry.type})`, () => {
         let table: MarkdownTable;
-        let options: OptionFact[];
+        const options = optionsOf(entry);
         before(() => {
           const found = files
             .get(entry.file)
@@ -110,32 +73,66 @@ describe('the docs', function () {
           expect(found, 'exactly one such table').to.have.length(1);
           table = found?.[0] as MarkdownTable;
           expect(table.header, 'columns').to.include.members(['type', 'default']);
-          options = facts
-            .optionsOf(entry.type)
-            .flatMap((o) =>
-              entry.nested?.includes(o.name)
-                ? facts.optionsOf(entry.type, o.name).map((n) => ({ ...n, name: `${o.name}.${n.name}` }))
-                : [o],
-            );
         });
 
         it('should have a row for each option the code accepts, and only for those', () => {
           const names = rowsOf(table).map((r) => r.name);
-          const accepted = options.map((o) => o.name);
-          const missing = accepted.filter((name) => !names.includes(name));
-          const unknown = names.filter((name) => !accepted.includes(name));
+          const missing = [...options.keys()].filter((name) => !names.includes(name));
+          const unknown = names.filter((name) => !options.has(name));
           expect({ missing, unknown }).to.deep.equal({ missing: [], unknown: [] });
         });
 
-        it("should state each option's default as the code does", () => {
+        it("should state each option's default as its defaults object does", () => {
           const wrong = rowsOf(table)
-            .filter((row) => !agrees(options.find((o) => o.name === row.name)?.defaultText, row.defaultCell))
+            .filter((row) => !agrees(formatDefault(options.get(row.name)), row.defaultCell))
             .map(
               (row) =>
-                `${row.name}: docs say ${row.defaultCell || 'nothing'}, code says ${options.find((o) => o.name === row.name)?.defaultText ?? 'no default'}`,
+                `${row.name}: docs say ${row.defaultCell || 'nothing'}, code says ${formatDefault(options.get(row.name)) ?? 'no literal default'}`,
             );
           expect(wrong).to.deep.equal([]);
         });
+      });
+    }
+
+    it('should cover every defaults object lib/ exports', async () => {
+      const documented = new Set<unknown>(
+        OPTION_TABLES.flatMap((t) => [t.defaults, ...Object.values(t.nested ?? {}).map((n) => n.defaults)]),
+      );
+      const missing: string[] = [];
+      for (const { file, name } of defaultsExports(join(root, 'lib'))) {
+        const value = ((await import(file)) as Record<string, unknown>)[name];
+        const container =
+          value !== null && typeof value === 'object' && Object.values(value).every((v) => documented.has(v));
+        if (!documented.has(value) && !container && !(name in UNTABLED))
+          missing.push(`${name} (${file.slice(root.length + 1)})`);
+      }
+      expect(missing, 'defaults objects without an option table').to.deep.equal([]);
+    });
+  });
+
+  describe('the @default TSDoc of each option', () => {
+    for (const entry of OPTION_TABLES.filter((t, i) => OPTION_TABLES.findIndex((u) => u.type === t.type) === i)) {
+      it(`should agree with the defaults object of ${entry.type}`, () => {
+        const wrong: string[] = [];
+        const check = (type: string, defaults: Defaults, field?: string, prefix = '') => {
+          for (const fact of facts.optionsOf(type, field)) {
+            const code = formatDefault(defaults[fact.name]);
+            const doc = literalOf(fact.defaultText);
+            if (
+              code !== undefined
+                ? doc === undefined || !sameDefault(doc, code)
+                : doc !== undefined && doc === fact.defaultText?.trim()
+            ) {
+              wrong.push(
+                `${prefix}${fact.name}: @default ${fact.defaultText ?? '(none)'}, defaults object ${code ?? 'no literal'}`,
+              );
+            }
+          }
+        };
+        check(entry.type, entry.defaults);
+        for (const [name, nested] of Object.entries(entry.nested ?? {}))
+          check(entry.type, nested.defaults, name, `${name}.`);
+        expect(wrong).to.deep.equal([]);
       });
     }
   });
@@ -176,6 +173,12 @@ describe('the docs', function () {
         .filter((s) => !/^Means: \S/m.test(s) || !/^Do: \S/m.test(s))
         .map((s) => s.split('\n')[0]);
       expect(incomplete).to.deep.equal([]);
+    });
+  });
+
+  describe('README.md', () => {
+    it('should stay a five-minute read: at most 400 lines, depth in docs/', () => {
+      expect(readFileSync(join(root, 'README.md'), 'utf8').split('\n').length).to.be.at.most(400);
     });
   });
 

@@ -1,17 +1,20 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { ExampleApp } from '../example-server/app';
-import { buildApp, expectProblem, uniqueIp } from './example-server-helpers';
+import { buildApp, expectProblem, sample, uniqueIp } from './example-server-helpers';
 import { Standalone, waitFor } from './support';
 
 describe('example server when its Redis goes down', function () {
   this.timeout(30_000);
   let redis: Standalone;
+  /** The caches' Redis: freezing it alone leaves sessions working, so a logged-in PUT can run meanwhile. */
+  let cacheRedis: Standalone;
   let example: ExampleApp;
   let ip: string;
   before(async () => {
     redis = await Standalone.start();
-    example = buildApp(redis.client());
+    cacheRedis = await Standalone.start();
+    example = buildApp(redis.client(), { cacheRedis: cacheRedis.client() });
   });
   beforeEach(() => {
     ip = uniqueIp();
@@ -19,18 +22,20 @@ describe('example server when its Redis goes down', function () {
   after(async () => {
     await example.close();
     await redis.stop();
+    await cacheRedis.stop();
   });
 
   function client(): request.Agent {
     return request.agent(example.app).set('X-Forwarded-For', ip);
   }
 
-  it("should answer GET /health 200 { redis: 'ok' }, then 503 { redis: 'down' } while Redis is stopped, then ok again", async () => {
+  it("should answer GET /health 200 { redis: 'ok' }, then 503 { redis: 'down', reason } while Redis is stopped, then ok again", async () => {
     expect((await client().get('/health').expect(200)).body).to.deep.equal({ redis: 'ok' });
     await redis.node.kill();
     try {
       const down = await client().get('/health').expect(503);
-      expect(down.body).to.deep.equal({ redis: 'down' });
+      expect(down.body.redis).to.equal('down');
+      expect(down.body.reason).to.match(/^sessions and limits: .*(ECONNREFUSED|not connected|closed)/i);
       expect(down.headers['content-type']).to.match(/^application\/json/);
     } finally {
       await redis.node.restart();
@@ -38,13 +43,14 @@ describe('example server when its Redis goes down', function () {
     await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok after restart' });
   });
 
-  it("should answer 503 { redis: 'down' } while Redis is frozen (no answer at all)", async () => {
-    redis.node.freeze();
+  it("should answer 503 { redis: 'down' } naming the caches while their Redis is frozen (no answer at all)", async () => {
+    cacheRedis.node.freeze();
     try {
       const res = await client().get('/health').expect(503);
-      expect(res.body).to.deep.equal({ redis: 'down' });
+      expect(res.body.redis).to.equal('down');
+      expect(res.body.reason).to.match(/^caches: /);
     } finally {
-      redis.node.resume();
+      cacheRedis.node.resume();
     }
     await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok after resume' });
   });
@@ -54,15 +60,31 @@ describe('example server when its Redis goes down', function () {
     await waitFor(async () => (await client().get('/recipes/2')).headers['x-cache'] === 'HIT', {
       what: 'the recipe to be served from the response cache',
     });
-    redis.node.freeze();
+    const editor = client();
+    await editor.post('/auth/login').send({ username: 'editor' }).expect(200);
+    cacheRedis.node.freeze();
     try {
-      await client()
+      await editor
         .put('/recipes/2')
         .send({ minutes: before.minutes + 7 })
         .expect(200);
+      // The invalidations-pending gauge says so (what RedisMiddlewareInvalidationsPending alerts on).
+      const during = (await client().get('/metrics').expect(200)).text;
+      expect(sample(during, 'redis_middleware_cache_invalidations_pending{cache="api"}')).to.be.greaterThan(0);
+      expect(sample(during, 'redis_middleware_cache_invalidations_pending{cache="db"}')).to.be.greaterThan(0);
     } finally {
-      redis.node.resume();
+      cacheRedis.node.resume();
     }
+    await waitFor(
+      async () => {
+        const text = (await client().get('/metrics').expect(200)).text;
+        return (
+          sample(text, 'redis_middleware_cache_invalidations_pending{cache="api"}') === 0 &&
+          sample(text, 'redis_middleware_cache_invalidations_pending{cache="db"}') === 0
+        );
+      },
+      { what: 'the pending invalidations to reach Redis' },
+    );
     // Once the cache serves again (not BYPASS), it must serve the update, not the entry from before the PUT.
     const served = await waitFor(
       async () => {
@@ -74,17 +96,24 @@ describe('example server when its Redis goes down', function () {
     expect(served.body.recipe.minutes).to.equal(before.minutes + 7);
   });
 
-  describe('while Redis is down', () => {
-    before(() => redis.node.kill());
+  describe('while Redis is down (both servers)', () => {
+    before(async () => {
+      await redis.node.kill();
+      await cacheRedis.node.kill();
+    });
     after(async () => {
       await redis.node.restart();
+      await cacheRedis.node.restart();
       await waitFor(async () => (await client().get('/health')).status === 200, { what: '/health ok' });
     });
 
-    it('should still serve and update recipes from the database (caches fail open)', async () => {
+    it('should still serve recipes from the database (caches fail open)', async () => {
       expect((await client().get('/recipes/1').expect(200)).body.recipe.id).to.equal(1);
       await client().get('/recipes?cuisine=french').expect(200);
-      await client().put('/recipes/1').send({ minutes: 26 }).expect(200);
+    });
+
+    it('should answer a PUT with 503 problem+json (no session to say who is editing)', async () => {
+      expectProblem(await client().put('/recipes/1').send({ minutes: 26 }), 503);
     });
 
     it('should still answer suggestions from the model', async () => {

@@ -33,7 +33,9 @@ describe('example server in memory mode (no Redis)', () => {
 
   it('should serve, update and re-read recipes', async () => {
     await client().get('/recipes/7').expect(200);
-    await client().put('/recipes/7').send({ title: 'Caprese, in memory' }).expect(200);
+    const editor = client();
+    await editor.post('/auth/login').send({ username: 'mem-editor' }).expect(200);
+    await editor.put('/recipes/7').send({ title: 'Caprese, in memory' }).expect(200);
     expect((await client().get('/recipes/7').expect(200)).body.recipe.title).to.equal('Caprese, in memory');
     expect((await client().get('/recipes?cuisine=mexican').expect(200)).body.total).to.equal(10);
   });

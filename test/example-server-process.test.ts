@@ -1,61 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { ExampleProcess, isListening } from './example-process';
 import { Standalone, waitFor } from './support';
-import { trackProcess } from './support/processes';
-
-/** The example's `main.ts` in a child process, as `npm start` runs it. */
-class ExampleProcess {
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcess;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'example-server/main.ts'], {
-      cwd: join(__dirname, '..'),
-      env: { ...process.env, DEBUG: '', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    trackProcess(this.child);
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      this.stdout += chunk;
-    });
-    this.child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr += chunk;
-    });
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
-  }
-
-  /** The URL it listens on, once it says so. */
-  async url(): Promise<string> {
-    return waitFor(() => /listening on (http:\/\/localhost:\d+)/.exec(this.stdout)?.[1], {
-      what: `the example server to listen (stderr: ${this.stderr})`,
-    });
-  }
-
-  signal(name: NodeJS.Signals): void {
-    this.child.kill(name);
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('example server process (npm start)', function () {
   this.timeout(60_000);
@@ -76,7 +24,7 @@ describe('example server process (npm start)', function () {
 
     it('should serve on PORT, report Redis ok, and exit 0 on SIGTERM after closing HTTP and Redis', async () => {
       const clientsBefore = Number((await redis.node.info('clients')).connected_clients);
-      running = new ExampleProcess({ REDIS_URL: redis.url, DB_FILE: join(dataDir, 'a.db') });
+      running = new ExampleProcess({ REDIS_URL: redis.url, DATA_DIR: dataDir, DB_FILE: join(dataDir, 'a.db') });
       const url = await running.url();
       const health = await fetch(`${url}/health`);
       expect(health.status).to.equal(200);
@@ -98,19 +46,25 @@ describe('example server process (npm start)', function () {
 
     it('should seed the database file at first start and keep its changes at the next', async () => {
       const file = join(dataDir, 'b.db');
-      running = new ExampleProcess({ REDIS_URL: redis.url, DB_FILE: file });
+      running = new ExampleProcess({ REDIS_URL: redis.url, DATA_DIR: dataDir, DB_FILE: file });
       let url = await running.url();
       expect(((await (await fetch(`${url}/recipes`)).json()) as { total: number }).total).to.equal(50);
+      const login = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'keeper' }),
+      });
+      const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
       const put = await fetch(`${url}/recipes/2`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', cookie },
         body: JSON.stringify({ title: 'Pizza, kept' }),
       });
       expect(put.status).to.equal(200);
       running.signal('SIGTERM');
       expect(await running.exited).to.equal(0);
 
-      running = new ExampleProcess({ REDIS_URL: redis.url, DB_FILE: file });
+      running = new ExampleProcess({ REDIS_URL: redis.url, DATA_DIR: dataDir, DB_FILE: file });
       url = await running.url();
       expect(((await (await fetch(`${url}/recipes`)).json()) as { total: number }).total).to.equal(50);
       const recipe = (await (await fetch(`${url}/recipes/2`)).json()) as { recipe: { title: string } };
@@ -120,21 +74,24 @@ describe('example server process (npm start)', function () {
     });
   });
 
-  describe('when no Redis answers', () => {
-    it('should start in memory mode with exactly one warning line, and stop on SIGINT', async () => {
-      running = new ExampleProcess({
-        REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
-        DB_FILE: join(dataDir, 'c.db'),
-      });
+  describe('with no Redis named (empty variables count as not set)', () => {
+    it('should use 127.0.0.1:6379 when it answers, else run in memory mode with exactly one warning line', async () => {
+      const localRedis = await isListening(6379);
+      running = new ExampleProcess({ REDIS_URL: '', REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: '', DATA_DIR: dataDir });
       const url = await running.url();
-      expect(running.stdout).to.contain('(memory mode)');
       const health = await fetch(`${url}/health`);
-      expect(health.status).to.equal(200);
-      expect(await health.json()).to.deep.equal({ redis: 'memory' });
-      const lines = running.stderr.split('\n').filter((line) => line.trim() !== '');
-      expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/W_MEMORY_MODE: no Redis answered at redis:\/\/127\.0\.0\.1:\d+ .*memory mode/);
-
+      if (localRedis) {
+        // This machine runs a Redis on the default port: the example uses it, as the contract says.
+        expect(running.stdout).to.contain('(Redis at redis://127.0.0.1:6379)');
+        expect(await health.json()).to.deep.equal({ redis: 'ok' });
+      } else {
+        expect(running.stdout).to.contain('(memory mode: no Redis answered at redis://127.0.0.1:6379 (');
+        expect(health.status).to.equal(200);
+        expect(await health.json()).to.deep.equal({ redis: 'memory' });
+        const lines = running.stderrLines();
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.match(/^\[redis-middleware\] W_MEMORY_MODE: .*this process only/);
+      }
       running.signal('SIGINT');
       expect(await running.exited).to.equal(0);
     });

@@ -28,6 +28,13 @@ describe('example server (on Redis)', function () {
     return request.agent(example.app).set('X-Forwarded-For', ip);
   }
 
+  /** An agent from this test's IP, logged in (PUT /recipes/:id is for logged-in users only). */
+  async function editor(): Promise<request.Agent> {
+    const agent = client();
+    await agent.post('/auth/login').send({ username: 'editor' }).expect(200);
+    return agent;
+  }
+
   function sessionIdOf(res: request.Response): string {
     const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('sid='));
     expect(cookie, 'a sid cookie').to.be.a('string');
@@ -70,6 +77,28 @@ describe('example server (on Redis)', function () {
       expectProblem(bad, 400);
       expect(bad.body.detail).to.equal('The request body is not valid JSON');
       expectProblem(await client().post('/auth/login').type('form').send('username=ada'), 415);
+    });
+  });
+
+  describe('POST /auth/login limit', () => {
+    it('should allow 60 logins a minute per IP, logged in or not, then answer 429 with Retry-After', async () => {
+      const agent = client();
+      for (let i = 0; i < 60; i++)
+        await agent
+          .post('/auth/login')
+          .send({ username: `many-${i}` })
+          .expect(200);
+      const res = await agent.post('/auth/login').send({ username: 'one-more' });
+      expectProblem(res, 429);
+      expect(Number(res.headers['retry-after'])).to.be.within(1, 61);
+      expect(res.headers['ratelimit-policy']).to.contain('"/auth/login-1m";q=60;w=60');
+      // Another address has its own budget.
+      await request
+        .agent(example.app)
+        .set('X-Forwarded-For', uniqueIp())
+        .post('/auth/login')
+        .send({ username: 'other' })
+        .expect(200);
     });
   });
 
@@ -130,16 +159,16 @@ describe('example server (on Redis)', function () {
   });
 
   describe('response cache on the recipe routes', () => {
-    it('should answer a miss, then a hit with ETag, Age and Cache-Control max-age of at most 5 minutes', async () => {
+    it('should answer a miss, then a hit with ETag, Age and Cache-Control: no-cache (clients revalidate)', async () => {
       const miss = await client().get('/recipes?cuisine=french&page=1').expect(200);
       expect(miss.headers['x-cache']).to.equal('MISS');
       expect(miss.headers.etag).to.match(/^"/);
-      expect(miss.headers['cache-control']).to.equal('max-age=300');
+      expect(miss.headers['cache-control']).to.equal('no-cache');
       const hit = await client().get('/recipes?page=1&cuisine=french').expect(200);
       expect(hit.headers['x-cache']).to.equal('HIT');
       expect(hit.headers.etag).to.equal(miss.headers.etag);
       expect(Number(hit.headers.age)).to.be.within(0, 300);
-      expect(hit.headers['cache-control']).to.match(/^max-age=(30\d|2\d\d|\d{1,2})$/);
+      expect(hit.headers['cache-control']).to.equal('no-cache');
       expect(hit.body).to.deep.equal(miss.body);
       const keys = await redis.keys('api:{/recipes}:*');
       expect(keys.some((key) => /^api:\{\/recipes\}:[0-9a-f]{32}$/.test(key))).to.equal(true);
@@ -168,7 +197,7 @@ describe('example server (on Redis)', function () {
       await client().get('/recipes/10').expect(200);
       await client().get('/recipes?page=1').expect(200);
       expect((await client().get('/recipes/10').expect(200)).headers['x-cache']).to.equal('HIT');
-      await client().put('/recipes/10').send({ title: 'Tiramisu, invalidated' }).expect(200);
+      await (await editor()).put('/recipes/10').send({ title: 'Tiramisu, invalidated' }).expect(200);
       const item = await client().get('/recipes/10').expect(200);
       expect(item.headers['x-cache']).to.equal('MISS');
       expect(item.body.recipe.title).to.equal('Tiramisu, invalidated');
@@ -202,7 +231,7 @@ describe('example server (on Redis)', function () {
     it('should update the database and never serve the old cached recipe or list afterwards', async () => {
       await client().get('/recipes/3').expect(200);
       await client().get('/recipes?cuisine=italian').expect(200);
-      const res = await client().put('/recipes/3').send({ title: 'Risotto, updated', minutes: 40 }).expect(200);
+      const res = await (await editor()).put('/recipes/3').send({ title: 'Risotto, updated', minutes: 40 }).expect(200);
       expect(res.body.recipe).to.include({ id: 3, title: 'Risotto, updated', minutes: 40 });
       expect((await client().get('/recipes/3').expect(200)).body.recipe.title).to.equal('Risotto, updated');
       const list = await client().get('/recipes?cuisine=italian').expect(200);
@@ -211,7 +240,7 @@ describe('example server (on Redis)', function () {
 
     it('should accept the recipe as GET returns it (read-only fields ignored)', async () => {
       const { recipe } = (await client().get('/recipes/4').expect(200)).body;
-      const res = await client()
+      const res = await (await editor())
         .put('/recipes/4')
         .send({ ...recipe, cuisine: 'fusion' })
         .expect(200);
@@ -219,18 +248,25 @@ describe('example server (on Redis)', function () {
     });
 
     it('should answer 400 problem+json listing every invalid field', async () => {
-      const res = await client().put('/recipes/5').send({ title: '', minutes: -1, colour: 'red' });
+      const res = await (await editor()).put('/recipes/5').send({ title: '', minutes: -1, colour: 'red' });
       expectProblem(res, 400);
       expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).to.deep.equal([
         '/colour',
         '/minutes',
         '/title',
       ]);
-      expectProblem(await client().put('/recipes/5').send({}), 400);
+      expectProblem(await (await editor()).put('/recipes/5').send({}), 400);
+    });
+
+    it('should answer 401 problem+json without a logged-in user, and leave the recipe as it was', async () => {
+      const before = (await client().get('/recipes/6').expect(200)).body.recipe;
+      const res = await client().put('/recipes/6').send({ title: 'Defaced' });
+      expectProblem(res, 401);
+      expect((await client().get('/recipes/6').expect(200)).body.recipe.title).to.equal(before.title);
     });
 
     it('should answer 404 problem+json for a recipe that does not exist', async () => {
-      expectProblem(await client().put('/recipes/9999').send({ title: 'Nothing' }), 404);
+      expectProblem(await (await editor()).put('/recipes/9999').send({ title: 'Nothing' }), 404);
     });
   });
 
@@ -368,7 +404,7 @@ describe('example server (on Redis)', function () {
         const db = broken.app.get('db') as { close(): void } | undefined;
         expect(db, 'the app exposes its database as app.get("db")').not.to.equal(undefined);
         db?.close();
-        const res = await request(broken.app).put('/recipes/1').set('X-Forwarded-For', ip).send({ title: 'x' });
+        const res = await request(broken.app).post('/auth/login').set('X-Forwarded-For', ip).send({ username: 'x' });
         expectProblem(res, 500);
         expect(res.body.detail).to.equal('The server failed to answer; the error was logged');
         expect(logged).to.have.length(1);

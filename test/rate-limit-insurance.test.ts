@@ -37,7 +37,7 @@ describe('rateLimit() insurance limiter', () => {
       expect(hotPassed).to.equal(5);
       for (const size of entries(insurance)) expect(size).to.be.at.most(100);
       // A forgotten subject starts again from zero (documented: the cap trades precision for bounded memory).
-      expect((await insurance.consume('cold-0', 1)).windows[0]?.consumedPoints).to.equal(1);
+      expect((await insurance.consume('cold-0', 1)).counts[0]).to.equal(1);
     });
 
     it('should forget a key everywhere on delete()', async () => {

@@ -152,6 +152,41 @@ describe('rateLimit() on real Redis', () => {
     });
   });
 
+  describe('boundary burst (limit 20 per 2 s, Redis clock)', () => {
+    // 1 request, ~1.95 s later 19, 0.1 s later 20: a fixed window lets 1 + 19 + 20 = 40 through within
+    // about 2 s (rate-limiter-flexible does); a sliding window lets at most 20 through in any 2 s.
+    const cases: Array<[string, Record<string, number>]> = [
+      ['1 window', { '2s': 20 }],
+      ['3 windows', { '2s': 20, '3s': 25, '1h': 1000 }],
+    ];
+    for (const [what, windows] of cases) {
+      it(`should let at most 20 through in any 2 s across the boundary (${what})`, async function () {
+        this.timeout(20_000);
+        const topology = await sharedStandalone();
+        const limiter = rateLimit({ redis: topology.client(), name: `burst-${randomUUID()}`, windows });
+        const app = createApp(limiter);
+        const redisMs = async () => {
+          const [secondsText, micros] = (await topology.node.command('TIME')) as [string, string];
+          return Number(secondsText) * 1000 + Math.floor(Number(micros) / 1000);
+        };
+        const burst = async (n: number) =>
+          (await Promise.all(Array.from({ length: n }, () => request(app).get('/r/1')))).filter((r) => r.status === 200)
+            .length;
+        const first = await burst(1);
+        const start = await redisMs();
+        await waitFor(async () => (await redisMs()) >= start + 1950, { what: 'Redis time 1.95 s on', intervalMs: 5 });
+        const second = await burst(19);
+        const secondAt = await redisMs();
+        await waitFor(async () => (await redisMs()) >= secondAt + 100, { what: 'Redis time 0.1 s on', intervalMs: 5 });
+        const third = await burst(20);
+        expect(first).to.equal(1);
+        expect(second).to.equal(19);
+        // The 19 and the third burst lie within one 2 s interval: together at most 20.
+        expect(second + third).to.be.at.most(20);
+      });
+    }
+  });
+
   const topologies: Array<[string, () => Promise<Topology>]> = [
     ['Redis Cluster', sharedCluster],
     ['Redis Sentinel', sharedSentinel],

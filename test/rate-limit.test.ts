@@ -54,12 +54,15 @@ async function decide(limiter: RateLimitMiddleware, subject = 'u1') {
     getHeader() {},
     setHeader() {},
     status() {},
-    end() {},
+    end() {
+      done();
+    },
   };
+  let done: () => void = () => undefined;
+  // The middleware is done when it calls next() (passed) or ends the response (rejected).
   await new Promise<void>((resolve) => {
-    void (limiter as unknown as (a: unknown, b: unknown, c: () => void) => Promise<void>)(req, res, resolve).then(
-      resolve,
-    );
+    done = resolve;
+    (limiter as unknown as (a: unknown, b: unknown, c: () => void) => void)(req, res, resolve);
   });
   return res.locals.rateLimit as { allowed: boolean; retryAfterMs: number; source: string };
 }

@@ -27,9 +27,35 @@ describe('redisHealth()', () => {
   describe('when Redis answers', () => {
     it('should say ok, ready, with the round trip', async () => {
       const health = await redisHealth(client, { timeout: '1s' });
-      expect(health).to.include({ status: 'ok', connection: 'ready' });
+      expect(health).to.include({ status: 'ok', connection: 'ready', refused: false });
       expect(health.latencyMs).to.be.a('number').at.least(0);
       expect(health).not.to.have.property('reason');
+    });
+  });
+
+  describe('when the client is still connecting', () => {
+    it('should wait for the connection within the timeout and say ok', async () => {
+      const fresh = createRedis(redis.url);
+      try {
+        expect(fresh.status).not.to.equal('ready');
+        expect(await redisHealth(fresh, { timeout: '5s' })).to.include({ status: 'ok', connection: 'ready' });
+      } finally {
+        fresh.disconnect();
+      }
+    });
+  });
+
+  describe('when the URL names a database the server does not have', () => {
+    it('should say down and refused, naming the database error, and close the client instead of using db 0', async () => {
+      const wrong = createRedis(`${redis.url}/99`);
+      try {
+        const health = await redisHealth(wrong, { timeout: '5s' });
+        expect(health).to.include({ status: 'down', refused: true });
+        expect(health.reason).to.match(/DB index is out of range: the database this client selects does not exist/);
+        await waitFor(() => wrong.status === 'end', { timeoutMs: 5000, what: 'the client to be closed' });
+      } finally {
+        wrong.disconnect();
+      }
     });
   });
 
@@ -38,7 +64,7 @@ describe('redisHealth()', () => {
       await redis.node.kill();
       await waitFor(() => client.status !== 'ready', { timeoutMs: 5000, what: 'the client to notice' });
       const health = await redisHealth(client, { timeout: '10s' });
-      expect(health.status).to.equal('down');
+      expect(health).to.include({ status: 'down', refused: false });
       expect(health.connection).not.to.equal('ready');
       await waitFor(async () => /ECONNREFUSED/.test((await redisHealth(client)).reason ?? ''), {
         timeoutMs: 5000,
@@ -60,15 +86,13 @@ describe('redisHealth()', () => {
   });
 
   describe('when Redis requires a password the client lacks', () => {
-    it('should say down with the NOAUTH reply as the reason', async () => {
+    it('should say down and refused, with the NOAUTH reply as the reason', async () => {
       await redis.node.command('CONFIG', 'SET', 'requirepass', 'secret-of-the-test');
       const stranger = createRedis(redis.url);
       try {
-        await waitFor(async () => /NOAUTH/.test((await redisHealth(stranger)).reason ?? ''), {
-          timeoutMs: 5000,
-          what: 'NOAUTH as the reason',
-        });
-        expect((await redisHealth(stranger)).status).to.equal('down');
+        const health = await redisHealth(stranger, { timeout: '5s' });
+        expect(health).to.include({ status: 'down', refused: true });
+        expect(health.reason).to.match(/NOAUTH/);
       } finally {
         stranger.disconnect();
         await redis.node.command('CONFIG', 'SET', 'requirepass', '');

@@ -321,10 +321,10 @@ describe('responseCache() regressions', () => {
   describe('the vary specs of endpoints (app.use: one endpoint per path)', () => {
     it('should be remembered for a bounded number of endpoints', async () => {
       const hub = new CacheHub(resolveBackend({}), 5);
-      for (let i = 0; i < 50; i++) hub.rememberVarySpec(`/e${i}`, null);
-      expect(hub.knownVarySpecs).to.equal(5);
-      expect(hub.knownVarySpec('/e49')).to.deep.equal([]);
-      expect(hub.knownVarySpec('/e0')).to.equal(undefined);
+      for (let i = 0; i < 50; i++) hub.varySpecs.remember(`/e${i}`, null);
+      expect(hub.varySpecs.size).to.equal(5);
+      expect(hub.varySpecs.known('/e49')).to.deep.equal([]);
+      expect(hub.varySpecs.known('/e0')).to.equal(undefined);
     });
 
     it('should read the vary spec of a new endpoint with its entry, in one command', async () => {

@@ -10,6 +10,8 @@ export interface HttpRow {
   ratio: number;
   /** The ratio of each pass (to show the spread). */
   ratios: number[];
+  /** Each pass's own figures (CPU per request is shown per pass too). */
+  passes: readonly Measurement[];
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits);
@@ -44,10 +46,13 @@ export function httpTable(rows: readonly HttpRow[]): string {
   for (const row of rows) {
     const m = row.mean;
     const spread = row.ratios.length > 1 ? ` (${row.ratios.map((r) => fixed(r, 2)).join(', ')})` : '';
+    const each = (pick: (m: Measurement) => number, digits: number) =>
+      row.passes.length > 1 ? ` (${row.passes.map((p) => fixed(pick(p), digits)).join(', ')})` : '';
     const name = row.scenario.ours ? `**${row.scenario.title}**` : row.scenario.title;
     lines.push(
       `| ${name} | ${fixed(m.rps, 0)} | ${fixed(row.ratio, 2)}${spread} | ${fixed(m.p50Ms, 1)} | ${fixed(m.p99Ms, 1)} | ` +
-        `${fixed(m.serverCpuUs, 0)} | ${fixed(m.redisCpuUs, 1)} | ${commandsText(m.sent)} | ${commandsText(m.inLua)} | ` +
+        `${fixed(m.serverCpuUs, 0)}${each((p) => p.serverCpuUs, 0)} | ${fixed(m.redisCpuUs, 1)}${each((p) => p.redisCpuUs, 1)} | ` +
+        `${commandsText(m.sent)} | ${commandsText(m.inLua)} | ` +
         `${fixed(m.redisCalls, 2)} | ${m.errors} / ${m.non2xx} | ${httpTargets(row)} |`,
     );
   }

@@ -1,16 +1,19 @@
 // Operations routes: GET /health (Redis status) and GET /metrics (Prometheus text).
 import { Router } from 'express';
-import type { RedisClient } from '../../lib/redis';
-import { redisStatus } from '../health';
+import type { RedisClient } from '../../lib';
+import { healthReport } from '../health';
 import type { AppMetrics } from '../observability';
 
-/** `/health` answers 200 `{ redis: 'ok' | 'memory' }`, or 503 `{ redis: 'down' }` while Redis is unreachable. */
-export function opsRoutes(redis: RedisClient | undefined, metrics: AppMetrics): Router {
+/** `/health` answers 200 `{ redis: 'ok' | 'memory' }`, or 503 `{ redis: 'down', reason }` while Redis is unreachable. */
+export function opsRoutes(
+  clients: { redis: RedisClient; cacheRedis: RedisClient } | undefined,
+  metrics: AppMetrics,
+): Router {
   const router = Router();
   router.get('/health', async (_req, res) => {
-    const redisState = await redisStatus(redis);
+    const report = await healthReport(clients);
     res.set('Cache-Control', 'no-store');
-    res.status(redisState === 'down' ? 503 : 200).json({ redis: redisState });
+    res.status(report.redis === 'down' ? 503 : 200).json(report);
   });
   router.get('/metrics', async (_req, res) => {
     const text = await metrics.registry.metrics();

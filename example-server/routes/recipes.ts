@@ -14,6 +14,7 @@ import {
 } from '../db';
 import { HttpProblem } from '../problem';
 import { parseId, parseListQuery, parsePatch } from '../validate';
+import { requireUser } from './auth';
 
 /** How the recipe routes reach the database and the caches. */
 export interface RecipeDeps {
@@ -47,7 +48,8 @@ export function recipeRoutes(deps: RecipeDeps): Router {
     res.json({ recipe });
   });
 
-  router.put('/recipes/:id', async (req, res) => {
+  // Logged-in users only: an anonymous client must not change a recipe for everyone.
+  router.put('/recipes/:id', ...requireUser(), async (req, res) => {
     const id = parseId(req.params.id);
     const patch = parsePatch(req, id);
     const recipe = await deps.write(() => updateRecipe(deps.db, id, patch), id);

@@ -1,12 +1,14 @@
 // One cached function's engine: read, share the flight in process, lock across processes, run, record, store.
-import { toError } from '../common/errors';
+import { messageOf, toError } from '../common/errors';
 import { emitEvent } from '../common/events';
+import { Flights } from '../common/flights';
 import { debugFor, warnOnce } from '../common/log';
 import { type BypassReason, redisFailureReason } from '../common/reasons';
+import { type Lock, Outbox } from '../redis';
 import { serializeEntry } from './entry';
 import { CachedFailureError } from './errors';
 import { entryKey } from './keying';
-import { HeldLock, releaseListenerFor } from './lock';
+import { acquireInferenceLock, releaseListenerFor } from './lock';
 import type { AiCacheConfig } from './options';
 import { EntryReader } from './reader';
 import { isAsyncIterable, replay, type StreamEnd, StreamRecorder } from './stream-recorder';
@@ -53,7 +55,9 @@ interface Flight {
 
 /** The engine behind one `aiCache()` function. */
 export class AiCacheCore<A extends unknown[]> {
-  private readonly inflight = new Map<string, Flight>();
+  private readonly inflight = new Flights<Flight>();
+  /** Deletes on their way to Redis (and retried when it failed): those keys bypass the cache meanwhile. */
+  private readonly outbox: Outbox<number>;
   private readonly reader: EntryReader;
   private readonly writer: EntryWriter;
   constructor(
@@ -61,6 +65,13 @@ export class AiCacheCore<A extends unknown[]> {
     private readonly fn: (...args: A) => unknown,
   ) {
     this.reader = new EntryReader(config.backend, config.maxSize, config.decodedCacheBytes);
+    this.outbox = new Outbox({
+      concern: 'ai-cache',
+      code: 'W_AI_CACHE_INVALIDATION_PENDING',
+      meanwhile: 'runs the function without the cache',
+      describe: (keys) => keys.join(', '),
+      send: (keys) => config.backend.del(...keys),
+    });
     this.writer = new EntryWriter(config);
   }
 
@@ -116,17 +127,21 @@ export class AiCacheCore<A extends unknown[]> {
       markWritten,
       finish: () => {
         markWritten();
-        if (this.inflight.get(key) === flight) this.inflight.delete(key);
+        end();
       },
     };
+    const end = this.inflight.start(key, flight);
     // Started after a tick, so a flight that ends at once still finds itself in the map to leave it.
     flight.promise = Promise.resolve().then(() => this.fly(key, args, controls, flight));
     flight.promise.catch(flight.finish);
-    this.inflight.set(key, flight);
     return flight.promise.then((resolved) => ({ resolved, joined: false }));
   }
 
-  /** Deletes the entry of `key` (after a write in flight lands); false when there was none or Redis failed. */
+  /**
+   * Deletes the entry of `key` (after a write in flight lands); false when there was none or Redis
+   * failed. Through the outbox: until the delete reached Redis, calls of this process for `key` run the
+   * function without the cache, and a failed delete is retried in the background.
+   */
   async invalidate(key: string): Promise<boolean> {
     const current = this.inflight.get(key);
     if (current?.settled) {
@@ -134,7 +149,7 @@ export class AiCacheCore<A extends unknown[]> {
       await current.written;
     }
     try {
-      return (await this.config.backend.del(key)) > 0;
+      return (await this.outbox.send([key])) > 0;
     } catch (error) {
       debug('invalidate %s failed: %s', key, error);
       return false;
@@ -144,6 +159,9 @@ export class AiCacheCore<A extends unknown[]> {
   private async fly(key: string, args: A, controls: ParsedControls, flight: Flight): Promise<Resolved> {
     const { backend, lock: useLock, lockTtlMs, lockWaitMs, pollMs } = this.config;
     if (backend.isDown()) return this.run(key, args, controls, undefined, flight, 'redis-unavailable');
+    if (this.outbox.size > 0 && this.outbox.has(key)) {
+      return this.run(key, args, controls, undefined, flight, 'invalidation-pending');
+    }
     if (!controls.refresh) {
       const hit = await this.reader.read(key);
       if (typeof hit === 'string') return this.run(key, args, controls, undefined, flight, hit);
@@ -152,9 +170,9 @@ export class AiCacheCore<A extends unknown[]> {
     if (!useLock) return this.run(key, args, controls, undefined, flight);
     const deadline = Date.now() + lockWaitMs;
     for (;;) {
-      let lock: HeldLock | undefined;
+      let lock: Lock | undefined;
       try {
-        lock = await HeldLock.acquire(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
+        lock = await acquireInferenceLock(backend, key, lockTtlMs, Math.max(lockWaitMs, lockTtlMs));
       } catch (error) {
         debug('lock %s failed, running without it: %s', key, error);
         return this.run(key, args, controls, undefined, flight, redisFailureReason(error));
@@ -187,7 +205,7 @@ export class AiCacheCore<A extends unknown[]> {
     key: string,
     args: A,
     controls: ParsedControls,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     flight: Flight,
     bypassReason?: BypassReason,
   ): Promise<Resolved> {
@@ -236,7 +254,7 @@ export class AiCacheCore<A extends unknown[]> {
     return { outcome: { kind: 'value', value: result }, from, reason: bypassReason };
   }
 
-  private async afterFailure(key: string, error: unknown, lock: HeldLock | undefined): Promise<void> {
+  private async afterFailure(key: string, error: unknown, lock: Lock | undefined): Promise<void> {
     const { negativeTtlMs, cacheFailure } = this.config;
     const failure = toError(error);
     if (negativeTtlMs > 0 && safely(() => cacheFailure(failure), debug)) {
@@ -252,7 +270,7 @@ export class AiCacheCore<A extends unknown[]> {
     end: StreamEnd,
     chunks: unknown[],
     ttlMs: number,
-    lock: HeldLock | undefined,
+    lock: Lock | undefined,
     finish: () => void,
   ): Promise<void> {
     if (end !== 'done') {
@@ -267,7 +285,10 @@ export class AiCacheCore<A extends unknown[]> {
       try {
         raw = serializeEntry({ kind: 'stream', chunks });
       } catch (error) {
-        warnOnce('W_AI_CACHE_UNSERIALIZABLE_CHUNK', (error as Error).message);
+        warnOnce(
+          'W_AI_CACHE_UNSERIALIZABLE_CHUNK',
+          `stream of ${key} not cached: ${messageOf(error)} (printed once per process)`,
+        );
         emitEvent({ kind: 'cache', cache: 'ai', outcome: 'skip', reason: 'unserializable' });
       }
     }

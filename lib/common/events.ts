@@ -1,6 +1,6 @@
 // The one way every middleware reports what it did: typed events on a process-wide bus (metrics adapters listen).
 import { EventEmitter } from 'node:events';
-import type { BypassReason, SkipReason } from './reasons';
+import type { BypassReason, SkipReason, StaleReason } from './reasons';
 
 /** Which cache an event is about, as the `cache` label of metrics. */
 export type CacheName = 'api' | 'ai' | 'db';
@@ -15,6 +15,8 @@ export type MiddlewareEvent =
       /** On `store`: bytes before and after compression. */
       rawBytes?: number;
       storedBytes?: number;
+      /** On `stale`: why a stale entry was served, from `staleReasons`. */
+      reason?: StaleReason;
       /** A sentence for debug lines: never a metric label. */
       detail?: string;
     }

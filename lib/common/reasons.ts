@@ -12,8 +12,10 @@ export const bypassReasons = [
   'redis-error',
   /** An invalidation of this entry has not reached Redis yet; this process bypasses until it has. */
   'invalidation-pending',
-  /** The caller asked for it (aiCache `bypass`, a request's `Cache-Control: no-store`). */
+  /** aiCache: the caller asked for it (the `bypass` call control). */
   'requested',
+  /** responseCache: the request says `Cache-Control: no-store`. */
+  'no-store',
   /** responseCache: the request carries `Authorization` and the route is neither per-user nor shareAuthorized. */
   'authorization',
   /** responseCache: the request carries a `Cookie` and the route is neither per-user nor ignoreCookies. */
@@ -43,7 +45,7 @@ export const skipReasons = [
   'stream-idle',
   /** responseCache: a method other than GET (HEAD is served from GET entries). */
   'method',
-  /** responseCache: the status is not in `statuses`. */
+  /** responseCache: a status never stored (1xx, 206, 304), or one without explicit freshness that is not in `statuses`. */
   'status',
   /** responseCache: the response sets a cookie. */
   'set-cookie',
@@ -51,24 +53,36 @@ export const skipReasons = [
   'private',
   /** responseCache: response `Cache-Control: no-store`. */
   'no-store',
-  /** responseCache: response `Cache-Control: no-cache`, or max-age / s-maxage 0. */
+  /** responseCache: response `Cache-Control: no-cache`. */
+  'no-cache',
+  /** responseCache: stale on arrival (RFC 9111 §4.2: an invalid or past s-maxage / max-age / Expires, an Age past the lifetime), or saying nothing under `ttl: 'response'`. */
   'not-fresh',
   /** responseCache: response `Vary: *`. */
   'vary',
   /** responseCache: an `Authorization` request whose response does not allow a shared cache (RFC 9111 §3.5). */
   'authorization',
   /** responseCache: the response echoes an unkeyed request header (cache poisoning attempt, or per-caller content). */
-  'reflected-header',
+  'unkeyed-header',
   /** responseCache: the route's `tags()` function threw. */
   'tags-error',
   /** responseCache: the handler took longer than a fill may take. */
   'slow-handler',
 ] as const;
 
+/** Why a stale entry was served (`outcome: 'stale'`). */
+export const staleReasons = [
+  /** Within the response's stale-while-revalidate: served while one request refreshes it. */
+  'stale-while-revalidate',
+  /** The handler failed and the entry is within stale-if-error. */
+  'stale-if-error',
+] as const;
+
 /** One of {@link bypassReasons}. */
 export type BypassReason = (typeof bypassReasons)[number];
 /** One of {@link skipReasons}. */
 export type SkipReason = (typeof skipReasons)[number];
+/** One of {@link staleReasons}. */
+export type StaleReason = (typeof staleReasons)[number];
 
 /** A skip or bypass reason with the sentence that explains it in debug lines (never in a metric label). */
 export interface Explained<R extends string> {

@@ -2,6 +2,7 @@
 import type * as PromClient from 'prom-client';
 import { describe } from '../common/duration';
 import { type CacheName, type MiddlewareEvent, onEvent } from '../common/events';
+import { pendingCounts } from '../common/pending-counts';
 import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { connectionStates } from '../redis/connections';
 import { BoundedLabel, operationLabel, reasonLabel, redisErrorClass } from './labels';
@@ -137,6 +138,16 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     collect() {
       this.reset();
       for (const [concern, connected] of connectionStates()) this.set({ concern }, connected);
+    },
+  });
+  new prom.Gauge({
+    name: `${prefix}cache_invalidations_pending`,
+    help: 'Invalidations waiting for Redis in this process (responseCache targets, queryCache tables); 0 when none',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, count] of pendingCounts()) this.set({ cache }, count);
     },
   });
   const redisErrors = counter('redis_command_errors_total', 'Redis calls that failed, by operation and class', [

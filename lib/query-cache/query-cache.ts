@@ -1,6 +1,7 @@
 // The query cache itself: get (hit, miss, shared in-flight loads), write and invalidate.
 import { messageOf } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
+import { Flights } from '../common/flights';
 import { debugFor, warn } from '../common/log';
 import { redisFailureReason, type SkipReason } from '../common/reasons';
 import { buildEntry, generationKey, generationsOf, payloadOffset } from './entry';
@@ -53,7 +54,7 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
   const { backend, maxEntryBytes, generationTtlMs } = config;
   const invalidator = new Invalidator(backend, generationTtlMs);
   invalidator.listen();
-  const inFlight = new Map<string, InFlight>();
+  const inFlight = new Flights<InFlight>();
 
   const ttlOf = (tables: readonly string[]): number =>
     Math.min(...tables.map((table) => config.tableTtls.get(table) ?? config.defaultTtlMs));
@@ -110,16 +111,16 @@ export function createQueryCache(config: QueryCacheConfig): QueryCache {
       return running.promise;
     }
     const flight: InFlight = { promise: Promise.resolve(), generations, epochs };
+    const end = inFlight.start(query.key, flight);
     flight.promise = (async () => {
       try {
         const value = await loader();
         if (generations !== undefined) await store(query, value, generations, epochs);
         return value;
       } finally {
-        if (inFlight.get(query.key) === flight) inFlight.delete(query.key);
+        end();
       }
     })();
-    inFlight.set(query.key, flight);
     return flight.promise;
   }
 

@@ -1,6 +1,6 @@
 // In-memory blocking of subjects Redis has rejected, so a client hammering a limit costs no Redis calls until it may retry.
 import { LRUCache } from 'lru-cache';
-import type { RateLimitDecision } from './types';
+import type { Decision } from './decision';
 
 /** Most blocked subjects remembered per limiter; the least recently seen go first. */
 export const MAX_BLOCKED_KEYS = 10_000;
@@ -12,7 +12,7 @@ interface Block {
   at: number;
   /** The cost that did not fit: a request costing as much or more cannot fit before `until` either. */
   cost: number;
-  decision: RateLimitDecision;
+  decision: Decision;
 }
 
 /**
@@ -24,7 +24,7 @@ export class BlockedKeys {
   private readonly blocks = new LRUCache<string, Block>({ max: MAX_BLOCKED_KEYS, ttlAutopurge: false });
 
   /** Records a rejection by Redis. */
-  add(tag: string, decision: RateLimitDecision, now = Date.now()): void {
+  add(tag: string, decision: Decision, now = Date.now()): void {
     if (decision.retryAfterMs <= 0) return;
     this.blocks.set(
       tag,
@@ -34,18 +34,10 @@ export class BlockedKeys {
   }
 
   /** A local rejection for a request of `cost`, or undefined when Redis must decide. */
-  check(tag: string, cost: number, now = Date.now()): RateLimitDecision | undefined {
+  check(tag: string, cost: number, now = Date.now()): Decision | undefined {
     const block = this.blocks.get(tag);
     if (!block || cost < block.cost || now >= block.until) return undefined;
-    const elapsed = now - block.at;
-    const decision = block.decision;
-    return {
-      ...decision,
-      cost,
-      source: 'block',
-      retryAfterMs: block.until - now,
-      windows: decision.windows.map((w) => ({ ...w, msBeforeNext: Math.max(0, w.msBeforeNext - elapsed) })),
-    };
+    return block.decision.later(cost, 'block', block.until - now, now - block.at);
   }
 
   delete(tag: string): void {

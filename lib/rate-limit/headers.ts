@@ -1,6 +1,7 @@
 // The rate-limit response headers (draft-ietf-httpapi-ratelimit-headers, legacy X-RateLimit-*) and the 429/503 problem bodies.
 import type { Response } from 'express';
 import { warnOnce } from '../common/log';
+import type { Decision } from './decision';
 import type { RateLimitConfig, WindowConfig } from './options';
 import type { RateLimitDecision, WindowState } from './types';
 
@@ -15,6 +16,10 @@ export interface Policy {
   names: string[];
   /** `"global-1m";q=100;w=60, "global-1h";q=1000;w=3600`. */
   header: string;
+  /** Per window, the start of its `RateLimit` item up to `r=`: `"global-1m";r=` (the first without `, `). */
+  items: string[];
+  /** The first name followed by `;`: how a second limiter with the same policy name is recognised. */
+  clash: string;
 }
 
 /**
@@ -42,7 +47,8 @@ export function sfString(text: string): string {
 export function policyOf(prefix: string, windows: WindowConfig[]): Policy {
   const names = windows.map((w) => sfString(`${prefix}-${w.label}`));
   const header = windows.map((w, i) => `${names[i]};q=${w.limit};w=${seconds(w.windowMs, 1)}`).join(', ');
-  return { names, header };
+  const items = names.map((name, i) => `${i === 0 ? '' : ', '}${name};r=`);
+  return { names, header, items, clash: `${names[0]};` };
 }
 
 /**
@@ -58,10 +64,15 @@ export function policyOf(prefix: string, windows: WindowConfig[]): Policy {
  *   for a request of cost 1 it equals `Retry-After`.
  */
 export function effectiveWindowSeconds(w: WindowState): number {
-  const windowSeconds = seconds(w.windowMs, 1);
-  if (w.consumedPoints <= 0) return windowSeconds;
-  const t = seconds(w.msBeforeNext);
-  return w.remainingPoints > 0 && t > windowSeconds ? windowSeconds : t;
+  return effectiveSeconds(w.windowMs, w.consumedPoints, w.remainingPoints, w.msBeforeNext);
+}
+
+/** {@link effectiveWindowSeconds} from the numbers themselves (the request path builds no `WindowState`). */
+function effectiveSeconds(windowMs: number, used: number, remaining: number, nextMs: number): number {
+  const windowSeconds = seconds(windowMs, 1);
+  if (used <= 0) return windowSeconds;
+  const t = seconds(nextMs);
+  return remaining > 0 && t > windowSeconds ? windowSeconds : t;
 }
 
 /**
@@ -78,6 +89,18 @@ export function limitHeader(windows: WindowState[], names?: string[]): string {
   return value;
 }
 
+/** `RateLimit` of a decision, from its counts and the policy's precomputed item starts. */
+function decisionLimitHeader(decision: Decision, policy: Policy): string {
+  let value = '';
+  for (let i = 0; i < decision.size; i++) {
+    const w = decision.windowAt(i);
+    const used = decision.used(i);
+    const remaining = used < w.limit ? w.limit - used : 0;
+    value += `${policy.items[i]}${remaining};t=${effectiveSeconds(w.windowMs, used, remaining, decision.nextMs(i))}`;
+  }
+  return value;
+}
+
 /** Appends a list value to a field another limiter may already have set (RFC 9110 § 5.3: same as a comma list). */
 function appendList(res: Response, field: string, value: string): string | undefined {
   const previous = res.getHeader(field);
@@ -90,52 +113,44 @@ function appendList(res: Response, field: string, value: string): string | undef
   return text;
 }
 
-/** The window closest to its limit (fewest units left; the longest reset on a tie). */
-function tightest(windows: WindowState[]): WindowState | undefined {
-  let best: WindowState | undefined;
-  for (const w of windows) {
-    if (
-      !best ||
-      w.remainingPoints < best.remainingPoints ||
-      (w.remainingPoints === best.remainingPoints && w.msBeforeNext > best.msBeforeNext)
-    ) {
-      best = w;
-    }
-  }
-  return best;
-}
-
 /**
  * Sets the headers of a decision (on every response, passed or rejected). Does nothing once headers are sent.
  * `RateLimit-Policy` and `RateLimit` are appended to, so the items of several limiters on one request stand
  * side by side (outer limiter first); the legacy `X-RateLimit-*` headers describe the tightest window of
- * all of them; `Retry-After` is set by the limiter that rejected.
+ * all of them (fewest units left; the longest reset on a tie); `Retry-After` is set by the limiter that
+ * rejected.
  */
-export function setLimitHeaders(
-  res: Response,
-  config: RateLimitConfig,
-  policy: Policy,
-  decision: RateLimitDecision,
-): void {
+export function setLimitHeaders(res: Response, config: RateLimitConfig, policy: Policy, decision: Decision): void {
   if (res.headersSent) return;
-  const windows = decision.windows;
-  if (config.standardHeaders && windows.length > 0) {
+  const size = decision.size;
+  if (config.standardHeaders && size > 0) {
     const previous = appendList(res, 'RateLimit-Policy', policy.header);
-    if (previous?.includes(`${policy.names[0]};`)) {
+    if (previous?.includes(policy.clash)) {
       warnOnce(
         'W_RATE_LIMIT_POLICY_NAME',
         `rateLimit: two limiters on one request both name their policy ${policy.names[0]} (same name or endpoint and window); give each its own name option`,
       );
     }
-    appendList(res, 'RateLimit', limitHeader(windows, policy.names));
+    appendList(res, 'RateLimit', decisionLimitHeader(decision, policy));
   }
-  if (config.legacyHeaders && windows.length > 0) {
-    const w = tightest(windows) as WindowState;
+  if (config.legacyHeaders && size > 0) {
+    let best = 0;
+    let bestRemaining = Number.POSITIVE_INFINITY;
+    let bestNext = 0;
+    for (let i = 0; i < size; i++) {
+      const remaining = Math.max(0, decision.windowAt(i).limit - decision.used(i));
+      const next = decision.nextMs(i);
+      if (remaining < bestRemaining || (remaining === bestRemaining && next > bestNext)) {
+        best = i;
+        bestRemaining = remaining;
+        bestNext = next;
+      }
+    }
     const previous = res.getHeader('X-RateLimit-Remaining');
-    if (previous === undefined || w.remainingPoints < Number(previous)) {
-      res.setHeader('X-RateLimit-Limit', String(w.limit));
-      res.setHeader('X-RateLimit-Remaining', String(w.remainingPoints));
-      res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + w.msBeforeNext) / 1000)));
+    if (previous === undefined || bestRemaining < Number(previous)) {
+      res.setHeader('X-RateLimit-Limit', String(decision.windowAt(best).limit));
+      res.setHeader('X-RateLimit-Remaining', String(bestRemaining));
+      res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + bestNext) / 1000)));
     }
   }
   if (!decision.allowed) res.setHeader('Retry-After', String(retryAfterSeconds(decision)));

@@ -3,14 +3,13 @@ import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { toError } from '../common/errors';
 import type { WindowConfig } from './options';
-import type { WindowState } from './types';
-import { windowState } from './window-state';
 
 /** What the insurance limiter decided. */
 export interface InsuranceResult {
   allowed: boolean;
   retryAfterMs: number;
-  windows: WindowState[];
+  /** `used, nextMs` per window, as the script replies (see `Decision`). */
+  counts: number[];
 }
 
 /** Most distinct keys (subject and endpoint) the insurance limiter of one `rateLimit()` remembers. */
@@ -30,10 +29,7 @@ export class InsuranceLimiter {
   /** The keys the limiters hold, least recently used first out. */
   private readonly keys: LRUCache<string, true>;
 
-  constructor(
-    private readonly windows: WindowConfig[],
-    maxKeys = MAX_INSURANCE_KEYS,
-  ) {
+  constructor(windows: WindowConfig[], maxKeys = MAX_INSURANCE_KEYS) {
     this.limiters = windows.map(
       (w) => new RateLimiterMemory({ points: w.limit, duration: w.windowMs / 1000, keyPrefix: `insurance-${w.label}` }),
     );
@@ -65,12 +61,11 @@ export class InsuranceLimiter {
       // Give the points back everywhere: a rejected request consumes nothing.
       await Promise.all(this.limiters.map((limiter) => limiter.reward(key, cost)));
     }
-    const windows = results.map((res, i) => {
-      const w = this.windows[i] as WindowConfig;
+    const counts = results.flatMap((res) => {
       const consumed = allowed ? res.consumedPoints : Math.max(0, res.consumedPoints - cost);
-      return windowState(w, consumed, consumed > 0 ? Math.max(0, res.msBeforeNext) : 0);
+      return [consumed, consumed > 0 ? Math.max(0, res.msBeforeNext) : 0];
     });
-    return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), windows };
+    return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), counts };
   }
 
   /** Forgets a key (admin reset). */

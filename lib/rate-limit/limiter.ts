@@ -4,18 +4,20 @@ import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
 import { KEY_PREFIX, type MemoryBackend, rateTag, type ScriptReply } from '../redis';
 import { BlockedKeys } from './blocked';
+import { Decision } from './decision';
 import { InsuranceLimiter } from './insurance';
 import type { RateLimitConfig } from './options';
 import { slidingWindowScript } from './script';
-import type { DecisionSource, RateLimitDecision, WindowState } from './types';
-import { windowState } from './window-state';
+import type { WindowState } from './types';
 
 const debug = debugFor('rate-limit');
 
 /** How often (at most) a Redis failure is printed as a warning line, per limiter. */
 const WARN_INTERVAL_MS = 60_000;
-/** Subjects whose keys are remembered; the memo is emptied when full (cheaper than an LRU, same hit rate for hot keys). */
+/** Subjects whose keys are remembered per endpoint; the memo is emptied when full (cheaper than an LRU, same hit rate for hot keys). */
 const RECENT_KEYS = 10_000;
+/** Endpoints whose subjects' keys are remembered (route patterns: few; emptied when full). */
+const RECENT_ENDPOINTS = 1000;
 
 /** Decides, counts, reads and resets for one `rateLimit()` instance. */
 export class Limiter {
@@ -24,8 +26,10 @@ export class Limiter {
   private readonly keySuffixes: string[];
   private readonly longestWindowMs: number;
   private lastWarning = 0;
-  /** Keys of recently seen subjects (read-only arrays: callers never modify them). */
-  private readonly recentKeys = new Map<string, string[]>();
+  /** Keys of recently seen subjects by endpoint (read-only arrays: callers never modify them). */
+  private readonly recentKeys = new Map<string, Map<string, string[]>>();
+  /** `[cost, ...windowArgs]` for cost 1, the usual request (the array is never modified). */
+  private readonly unitArgs: string[];
 
   constructor(private readonly config: RateLimitConfig) {
     const onRedis = config.backend.kind === 'redis';
@@ -36,47 +40,53 @@ export class Limiter {
         : undefined;
     this.keySuffixes = config.windows.map((w) => `:${w.keySuffix}`);
     this.longestWindowMs = Math.max(...config.windows.map((w) => w.windowMs));
+    this.unitArgs = ['1', ...config.windowArgs];
   }
 
   /** The Redis keys of one subject on one endpoint, one per window (`rate:{subject|endpoint}:1m`…). */
   keysOf(subject: string, endpoint: string): string[] {
-    // Encoding the parts walks them character by character: remember the keys of recent subjects.
-    const id = `${endpoint}\n${subject}`;
-    const known = this.recentKeys.get(id);
+    // Encoding the parts walks them character by character: remember the keys of recent subjects, per
+    // endpoint (route patterns: few), so a hit costs two map lookups and builds no string.
+    let bySubject = this.recentKeys.get(endpoint);
+    if (bySubject === undefined) {
+      if (this.recentKeys.size >= RECENT_ENDPOINTS) this.recentKeys.clear();
+      bySubject = new Map();
+      this.recentKeys.set(endpoint, bySubject);
+    }
+    const known = bySubject.get(subject);
     if (known) return known;
     const prefix = KEY_PREFIX.rate + rateTag(subject, endpoint);
     const keys = this.keySuffixes.map((suffix) => prefix + suffix);
-    if (this.recentKeys.size >= RECENT_KEYS) this.recentKeys.clear();
-    this.recentKeys.set(id, keys);
+    if (bySubject.size >= RECENT_KEYS) bySubject.clear();
+    bySubject.set(subject, keys);
     return keys;
   }
 
   /** Checks every window and counts the request in all of them when all have room. Never rejects. */
-  async consume(subject: string, endpoint: string, cost: number): Promise<RateLimitDecision> {
+  consume(subject: string, endpoint: string, cost: number): Promise<Decision> {
     const keys = this.keysOf(subject, endpoint);
     const tag = keys[0] as string;
     if (this.blocked) {
       const local = this.blocked.check(tag, cost);
       if (local) {
         emitEvent({ kind: 'limit', limiter: this.config.label, outcome: 'block' });
-        return local;
+        return Promise.resolve(local);
       }
     }
-    let reply: number[];
-    try {
-      reply = await this.run(keys, cost);
-    } catch (error) {
-      return this.onFailure(error, subject, endpoint, tag, cost);
-    }
-    const decision = this.toDecision(reply, subject, endpoint, cost, this.config.backend.kind);
-    if (!decision.allowed && this.blocked) this.blocked.add(tag, decision);
-    return decision;
+    return this.run(keys, cost).then(
+      (reply) => {
+        const decision = this.toDecision(reply, subject, endpoint, cost);
+        if (!decision.allowed && this.blocked) this.blocked.add(tag, decision);
+        return decision;
+      },
+      (error: unknown) => this.onFailure(error, subject, endpoint, tag, cost),
+    );
   }
 
   /** The windows of a subject on an endpoint, without counting anything. */
   async peek(subject: string, endpoint: string): Promise<WindowState[]> {
     const reply = await this.run(this.keysOf(subject, endpoint), 0);
-    return this.toDecision(reply, subject, endpoint, 0, this.config.backend.kind).windows;
+    return this.toDecision(reply, subject, endpoint, 0).windows;
   }
 
   /** Deletes a subject's counters on an endpoint (in Redis, the insurance limiter and this instance's blocks). */
@@ -87,42 +97,35 @@ export class Limiter {
     await this.config.backend.del(...keys);
   }
 
-  private async run(keys: string[], cost: number): Promise<number[]> {
-    const args = [String(cost), ...this.config.windowArgs];
+  /** One script call; resolves to the reply as numbers, rejects when Redis fails or replies oddly. */
+  private run(keys: string[], cost: number): Promise<number[]> {
+    const args = cost === 1 ? this.unitArgs : [String(cost), ...this.config.windowArgs];
     const { backend, clock } = this.config;
-    let reply: ScriptReply;
     if (clock && backend.kind === 'memory') {
-      reply = slidingWindowScript.memory((backend as MemoryBackend).store, keys, args, clock());
-    } else {
-      reply = await backend.run(slidingWindowScript, keys, args);
+      try {
+        return Promise.resolve(
+          checkReply(slidingWindowScript.memory((backend as MemoryBackend).store, keys, args, clock()), keys),
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-    if (!Array.isArray(reply) || reply.length !== 2 + keys.length * 2) {
-      throw new Error(`rate limit script returned an unexpected reply: ${messageOf(reply)}`);
-    }
-    return reply.map(Number);
+    return backend.run(slidingWindowScript, keys, args).then((reply) => checkReply(reply, keys));
   }
 
-  private toDecision(
-    reply: number[],
-    subject: string,
-    endpoint: string,
-    cost: number,
-    source: DecisionSource,
-  ): RateLimitDecision {
+  private toDecision(reply: number[], subject: string, endpoint: string, cost: number): Decision {
     const allowed = reply[0] === 1;
     const retry = reply[1] as number;
-    const windows = this.config.windows.map((w, i) =>
-      windowState(w, reply[2 + i * 2] as number, reply[3 + i * 2] as number),
-    );
-    return {
+    return new Decision(
       allowed,
-      retryAfterMs: allowed ? 0 : retry < 0 ? this.longestWindowMs : Math.max(1, retry),
+      allowed ? 0 : retry < 0 ? this.longestWindowMs : Math.max(1, retry),
       subject,
       endpoint,
       cost,
-      source,
-      windows,
-    };
+      this.config.backend.kind,
+      this.config.windows,
+      reply.slice(2),
+    );
   }
 
   /** Redis failed: the documented policy decides, within the time the failed call already took. */
@@ -132,7 +135,7 @@ export class Limiter {
     endpoint: string,
     tag: string,
     cost: number,
-  ): Promise<RateLimitDecision> {
+  ): Promise<Decision> {
     const { label, onRedisError } = this.config;
     emitEvent({ kind: 'limit', limiter: label, outcome: 'error' });
     debug('limiter %s: Redis failed (%s); policy %s', label, messageOf(error), onRedisError);
@@ -141,21 +144,31 @@ export class Limiter {
       this.lastWarning = now;
       warn(
         'W_RATE_LIMIT_REDIS_ERROR',
-        `rateLimit ${label}: Redis failed (${messageOf(error)}); policy '${onRedisError}'`,
+        `rateLimit ${label} on ${endpoint}: Redis failed (${messageOf(error)}); policy '${onRedisError}' (one line per ${WARN_INTERVAL_MS / 1000} s while it lasts)`,
       );
     }
-    const base = { subject, endpoint, cost, retryAfterMs: 0, windows: [] as WindowState[] };
     if (this.insurance) {
       try {
         const result = await this.insurance.consume(tag, cost);
         emitEvent({ kind: 'limit', limiter: label, outcome: 'insurance' });
-        return { ...base, ...result, source: 'insurance' };
+        const { allowed, retryAfterMs, counts } = result;
+        return new Decision(allowed, retryAfterMs, subject, endpoint, cost, 'insurance', this.config.windows, counts);
       } catch (insuranceError) {
         debug('limiter %s: insurance limiter failed too (%s); allowing', label, messageOf(insuranceError));
-        return { ...base, allowed: true, source: 'allow' };
+        return new Decision(true, 0, subject, endpoint, cost, 'allow');
       }
     }
-    if (onRedisError === 'deny') return { ...base, allowed: false, retryAfterMs: 1000, source: 'deny' };
-    return { ...base, allowed: true, source: 'allow' };
+    if (onRedisError === 'deny') return new Decision(false, 1000, subject, endpoint, cost, 'deny');
+    return new Decision(true, 0, subject, endpoint, cost, 'allow');
   }
+}
+
+/** The script's reply as numbers: `allowed, retryAfterMs`, then `used, nextMs` per key. */
+function checkReply(reply: ScriptReply, keys: string[]): number[] {
+  if (!Array.isArray(reply) || reply.length !== 2 + keys.length * 2) {
+    throw new Error(`rate limit script returned an unexpected reply: ${messageOf(reply)}`);
+  }
+  const numbers = new Array<number>(reply.length);
+  for (let i = 0; i < reply.length; i++) numbers[i] = Number(reply[i]);
+  return numbers;
 }

@@ -21,6 +21,12 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  *   request writes nothing but the pruning of expired buckets.
  * - The clock is Redis's own (`TIME`), so app instances with skewed clocks agree.
  *
+ * Calls per request, on the common path (no bucket expired since the key's last request): one `TIME`, then
+ * per window one `HMGET n o <current bucket>` and, when the request passes, one `HSET` of the current
+ * bucket and `n` (and `o` for a new key), plus `PEXPIRE` once per bucket. The script runs atomically, so
+ * the values it read are still the values when it writes: `HSET` of the sums is exact, no `HINCRBY` needed.
+ * Pruning (a bucket left the window) adds an `HGET` per bucket walked and an `HDEL` per expired bucket.
+ *
  * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing),
  * then per window `size`, `count`, `limit`.
  *
@@ -30,40 +36,43 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  * until this request would fit (-1: its cost exceeds a limit).
  */
 export const SLIDING_WINDOW_LUA = `
-if redis.replicate_commands then redis.replicate_commands() end
+local tonumber, floor, format = tonumber, math.floor, string.format
 local cost = tonumber(ARGV[1])
 local write = cost > 0
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = tonumber(clock[1]) * 1000 + floor(tonumber(clock[2]) / 1000)
 local windows = #KEYS
-local state = {}
+-- Per window i, at 8 * (i - 1) + 1 ...: size, count, limit, current, oldest, n, o (false: none), the
+-- current bucket's count. One flat list: no table per window.
+local st = {}
 local allowed = 1
 for i = 1, windows do
   local key = KEYS[i]
-  local base = 1 + (i - 1) * 3
-  local size = tonumber(ARGV[base + 1])
-  local count = tonumber(ARGV[base + 2])
-  local limit = tonumber(ARGV[base + 3])
-  local current = math.floor(now / size)
+  local size = tonumber(ARGV[3 * i - 1])
+  local count = tonumber(ARGV[3 * i])
+  local limit = tonumber(ARGV[3 * i + 1])
+  local current = floor(now / size)
   local oldest = current - count
-  local fields = redis.call('HMGET', key, 'n', 'o')
+  local fields = redis.call('HMGET', key, 'n', 'o', format('%d', current))
   local n = tonumber(fields[1]) or 0
   local o = tonumber(fields[2])
+  local here = tonumber(fields[3]) or 0
   if o and o < oldest then
     if oldest > o + count then
       n = 0
       o = nil
+      here = 0
       if write then redis.call('DEL', key) end
     else
       -- Buckets o .. oldest - 1 left the window; the first non-empty one after them is the new oldest.
       local first = nil
       for b = o, o + count do
-        local field = string.format('%d', b)
-        local v = tonumber(redis.call('HGET', key, field))
+        local name = format('%d', b)
+        local v = tonumber(redis.call('HGET', key, name))
         if v then
           if b < oldest then
             n = n - v
-            if write then redis.call('HDEL', key, field) end
+            if write then redis.call('HDEL', key, name) end
           else
             first = b
             break
@@ -73,39 +82,44 @@ for i = 1, windows do
       if n <= 0 or not first then
         n = 0
         o = nil
+        here = 0
         if write then redis.call('DEL', key) end
       else
         o = first
-        if write then redis.call('HSET', key, 'n', n, 'o', string.format('%d', o)) end
+        if write then redis.call('HSET', key, 'n', n, 'o', format('%d', o)) end
       end
     end
   end
   if n + cost > limit or limit < 1 then allowed = 0 end
-  state[i] = { key, size, count, limit, current, oldest, n, o }
+  local at = 8 * (i - 1)
+  st[at + 1], st[at + 2], st[at + 3], st[at + 4] = size, count, limit, current
+  st[at + 5], st[at + 6], st[at + 7], st[at + 8] = oldest, n, o or false, here
 end
-local reply = { 0, 0 }
+local reply = { allowed, 0 }
 if allowed == 1 and write then
-  reply[1] = 1
   for i = 1, windows do
-    local s = state[i]
-    local key, size, count, current = s[1], s[2], s[3], s[5]
-    local bucket = redis.call('HINCRBY', key, string.format('%d', current), cost)
-    redis.call('HINCRBY', key, 'n', cost)
-    if not s[8] then redis.call('HSET', key, 'o', string.format('%d', current)) end
-    local ttl = (current + count + 1) * size - now
+    local at = 8 * (i - 1)
+    local size, count, current, n, o, here = st[at + 1], st[at + 2], st[at + 4], st[at + 6], st[at + 7], st[at + 8]
+    local key = KEYS[i]
+    local field = format('%d', current)
+    if o then
+      redis.call('HSET', key, field, here + cost, 'n', n + cost)
+    else
+      redis.call('HSET', key, field, here + cost, 'n', n + cost, 'o', field)
+    end
     -- The expiry is a fixed instant per bucket ((current + count + 1) * size): only the first request of a
-    -- bucket moves it. Later ones in the same bucket would set the same instant again (3 calls per request).
-    if bucket == cost then redis.call('PEXPIRE', key, string.format('%d', ttl)) end
-    reply[#reply + 1] = s[7] + cost
-    reply[#reply + 1] = ((s[8] or current) + count + 1) * size - now
+    -- bucket moves it. Later ones in the same bucket would set the same instant again.
+    if here == 0 then redis.call('PEXPIRE', key, format('%d', (current + count + 1) * size - now)) end
+    reply[2 * i + 1] = n + cost
+    reply[2 * i + 2] = ((o or current) + count + 1) * size - now
   end
   return reply
 end
-reply[1] = allowed
 local retry = 0
 for i = 1, windows do
-  local s = state[i]
-  local key, size, count, limit, current, oldest, n, o = s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]
+  local at = 8 * (i - 1)
+  local size, count, limit, current, oldest, n, o = st[at + 1], st[at + 2], st[at + 3], st[at + 4], st[at + 5], st[at + 6], st[at + 7]
+  local key = KEYS[i]
   local nextMs = 0
   if n > 0 and o then nextMs = (o + count + 1) * size - now end
   if allowed == 0 and n + cost > limit then
@@ -114,7 +128,7 @@ for i = 1, windows do
       local need = n + cost - limit
       local freed = 0
       for b = oldest, current do
-        freed = freed + (tonumber(redis.call('HGET', key, string.format('%d', b))) or 0)
+        freed = freed + (tonumber(redis.call('HGET', key, format('%d', b))) or 0)
         if freed >= need then
           wait = (b + count + 1) * size - now
           break
@@ -128,8 +142,8 @@ for i = 1, windows do
       retry = wait
     end
   end
-  reply[#reply + 1] = n
-  reply[#reply + 1] = nextMs
+  reply[2 * i + 1] = n
+  reply[2 * i + 2] = nextMs
 end
 reply[2] = retry
 return reply

@@ -1,6 +1,9 @@
 // The storage interface the cache and limiter middlewares use, so they run unchanged on Redis or in memory.
 import type { ScriptDefinition, ScriptReply } from './script';
 
+/** The default bound for one Redis call on a request path. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 500;
+
 /**
  * A key-value store with TTLs, atomic scripts and pub/sub. Every method is bounded in time and rejects
  * only with `E_REDIS_TIMEOUT` or `E_REDIS_UNAVAILABLE` (see `errors`) when the store fails.
@@ -8,6 +11,13 @@ import type { ScriptDefinition, ScriptReply } from './script';
 export interface Backend {
   /** `redis` when backed by a Redis client, `memory` for the in-process store. */
   readonly kind: 'redis' | 'memory';
+  /**
+   * What the backend stores into: the Redis client (or the memory store). Backends of one scope (one
+   * client, several `redisTimeout`s) share what depends on the data, such as pending invalidations.
+   */
+  readonly scope: object;
+  /** Longest one call may take, in ms (`redisTimeout`). */
+  readonly timeoutMs: number;
   /** The value as bytes, or null when absent. */
   get(key: string): Promise<Buffer | null>;
   /** Values of several keys in one round trip; the keys must share one hash tag (Cluster). */

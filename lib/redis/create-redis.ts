@@ -69,7 +69,7 @@ export interface RedisSentinelTarget {
   password?: string | undefined;
   /** Password of the sentinels, when they require one. @default none */
   sentinelPassword?: string | undefined;
-  /** Logical database. @default 0 */
+  /** Logical database. @default the `db` option, else 0 */
   db?: number | undefined;
 }
 
@@ -108,7 +108,7 @@ export const redisTargetDefaults = {
 export function createRedis(target: RedisTarget, options: CreateRedisOptions = {}): RedisClient {
   const client = buildClient(target, options);
   traceRedisClient(client);
-  watchConnection(client);
+  watchConnection(client, { closeOnBadDatabase: true });
   return client;
 }
 

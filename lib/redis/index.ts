@@ -17,8 +17,10 @@ export {
 export { withDeadline } from './deadline';
 export { ClientHealth, healthOf, isUnavailability } from './health';
 export * from './keys';
+export { type Announcement, deleteIfHolds, Lock, type LockOptions } from './lock';
 export { MemoryBackend, sharedMemoryBackend } from './memory-backend';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
+export { Outbox, type OutboxOptions } from './outbox';
 export { RedisBackend, redisBackendFor } from './redis-backend';
 export { type RedisHealth, type RedisHealthOptions, redisHealth, redisHealthDefaults } from './redis-health';
 export {

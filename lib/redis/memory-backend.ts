@@ -1,19 +1,25 @@
 // The in-process backend: what every factory runs on when it is given no Redis client.
 import { EventEmitter } from 'node:events';
 import { warnOnce } from '../common/log';
-import type { Backend } from './backend';
+import { type Backend, DEFAULT_REDIS_TIMEOUT_MS } from './backend';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store';
 import type { ScriptDefinition, ScriptReply } from './script';
 
 /** Runs everything in this process: fine for development and an app's own tests, not shared between processes. */
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
+  /** Calls never wait on anything; the bound is the default `redisTimeout`. */
+  readonly timeoutMs = DEFAULT_REDIS_TIMEOUT_MS;
   readonly store: MemoryStore;
   private readonly channels = new EventEmitter();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.store = new MemoryStore(options);
     this.channels.setMaxListeners(0);
+  }
+
+  get scope(): object {
+    return this.store;
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -5,7 +5,7 @@ import { RedisMiddlewareError, RedisUnavailableError } from '../common/errors';
 import { emitEvent, hasEventListeners } from '../common/events';
 import type { Backend } from './backend';
 import type { RedisClient } from './create-redis';
-import { withDeadline } from './deadline';
+import { Deadlines, withDeadline } from './deadline';
 import { type ClientHealth, healthOf } from './health';
 import type { ScriptDefinition, ScriptReply } from './script';
 
@@ -22,6 +22,8 @@ export class RedisBackend implements Backend {
   private readonly shas = new Map<string, string>();
   private subscriber: RedisClient | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** One timer for every call's time bound (see {@link Deadlines}). */
+  private readonly deadlines: Deadlines;
 
   constructor(
     readonly client: RedisClient,
@@ -29,6 +31,11 @@ export class RedisBackend implements Backend {
     readonly timeoutMs: number,
   ) {
     this.health = healthOf(client);
+    this.deadlines = new Deadlines(timeoutMs);
+  }
+
+  get scope(): object {
+    return this.client;
   }
 
   get(key: string): Promise<Buffer | null> {
@@ -62,15 +69,13 @@ export class RedisBackend implements Backend {
     const sha = this.shaOf(script);
     // EVALSHA/EVAL rather than defineCommand: a command defined while an autopipeline is pending for this
     // tick is missing from that pipeline, and ioredis then crashes the process ("results[i] is not iterable").
-    return this.call(script.name, keys[0], async () => {
-      try {
-        return (await this.client.evalsha(sha, keys.length, ...keys, ...args)) as R;
-      } catch (error) {
+    return this.call(script.name, keys[0], () =>
+      (this.client.evalsha(sha, keys.length, ...keys, ...args) as Promise<R>).catch((error: unknown) => {
         // NOSCRIPT: the script cache was flushed (or Redis restarted); EVAL sends and caches it again.
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return (await this.client.eval(script.lua, keys.length, ...keys, ...args)) as R;
-      }
-    });
+        return this.client.eval(script.lua, keys.length, ...keys, ...args) as Promise<R>;
+      }),
+    );
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -120,24 +125,34 @@ export class RedisBackend implements Backend {
   }
 
   /** One bounded call: fails fast while the breaker is open, records the outcome, reports timing. */
-  private async call<T>(operation: string, key: string | undefined, send: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, key: string | undefined, send: () => Promise<T>): Promise<T> {
     if (this.health.isDown()) {
-      throw new RedisUnavailableError(operation, 'Redis is unavailable (recent timeout or reconnecting)', key);
+      return Promise.reject(
+        new RedisUnavailableError(operation, 'Redis is unavailable (recent timeout or reconnecting)', key),
+      );
     }
     const started = hasEventListeners() ? performance.now() : 0;
+    let sent: Promise<T>;
     try {
-      const result = await withDeadline(send(), this.timeoutMs, operation, key);
-      this.health.record(undefined);
-      if (started) emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started });
-      return result;
+      sent = send();
     } catch (error) {
-      this.health.record(error);
-      if (started) {
-        emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started, error: String(error) });
-      }
-      // Callers see one of two codes whatever the client raised: E_REDIS_TIMEOUT or E_REDIS_UNAVAILABLE.
-      throw error instanceof RedisMiddlewareError ? error : new RedisUnavailableError(operation, error, key);
+      sent = Promise.reject(error);
     }
+    return this.deadlines.bound(sent, operation, key).then(
+      (result) => {
+        this.health.record(undefined);
+        if (started) emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started });
+        return result;
+      },
+      (error: unknown) => {
+        this.health.record(error);
+        if (started) {
+          emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started, error: String(error) });
+        }
+        // Callers see one of two codes whatever the client raised: E_REDIS_TIMEOUT or E_REDIS_UNAVAILABLE.
+        throw error instanceof RedisMiddlewareError ? error : new RedisUnavailableError(operation, error, key);
+      },
+    );
   }
 
   private shaOf(script: ScriptDefinition): string {

@@ -1,8 +1,11 @@
 // Factory-time handling of the options every middleware shares: `redis` and `redisTimeout`.
 import { type Duration, describe, parseDuration } from '../common/duration';
 import type { OptionDefaults } from '../common/validate';
-import type { Backend } from './backend';
+import { type Backend, DEFAULT_REDIS_TIMEOUT_MS } from './backend';
 import { type Concern, registerClient } from './connections';
+
+export { DEFAULT_REDIS_TIMEOUT_MS };
+
 import type { RedisClient } from './create-redis';
 import { sharedMemoryBackend } from './memory-backend';
 import { redisBackendFor } from './redis-backend';
@@ -28,9 +31,6 @@ export const redisConnectionDefaults = {
   redis: undefined,
   redisTimeout: '500ms',
 } as const satisfies OptionDefaults<RedisConnectionOptions>;
-
-/** The default bound for one Redis call on a request path. */
-export const DEFAULT_REDIS_TIMEOUT_MS = parseDuration(redisConnectionDefaults.redisTimeout, 'redisTimeout');
 
 /** Checks that `value` is an ioredis client (not which kind: both kinds are used the same way). */
 export function assertRedisClient(value: unknown, optionName = 'redis'): asserts value is RedisClient {

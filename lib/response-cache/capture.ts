@@ -1,21 +1,33 @@
 // Holds back a handler's response (writeHead, write, end, piped streams) until it ends, so the cache decides on the whole.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { applyHeaders } from './hold';
 
 type WriteCallback = (error?: Error | null) => void;
-type StoreHeader = (this: ServerResponse, statusLine: string, headers: unknown) => unknown;
-interface HeadHookable {
-  _storeHeader?: StoreHeader;
-}
+type SetHeader = ServerResponse['setHeader'];
 
-/** Runs `hook` once, when Node serialises the response head (every writeHead wrapper has run by then). */
-function hookHeadWrite(res: ServerResponse, hook: () => void): void {
-  const inherited = (res as unknown as HeadHookable)._storeHeader;
-  if (typeof inherited !== 'function' || res.headersSent) return;
-  (res as unknown as HeadHookable)._storeHeader = function storeHeader(this: ServerResponse, line, headers) {
-    delete (this as unknown as HeadHookable)._storeHeader;
-    hook();
-    return inherited.call(this, line, headers);
-  };
+/**
+ * Runs `check` whenever a header is set while the head is being written (by the header hooks outer
+ * middleware installed on `writeHead`, such as express-session's Set-Cookie), so it can still change
+ * the head. Wraps only the public `writeHead` and `setHeader` of this response, for that one call.
+ */
+function watchHead(res: ServerResponse, check: () => void): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function watchedWriteHead(this: ServerResponse, ...args: unknown[]) {
+    res.writeHead = writeHead;
+    const ownSetHeader = Object.hasOwn(res, 'setHeader') ? res.setHeader : undefined;
+    const setHeader = res.setHeader;
+    res.setHeader = function watchedSetHeader(this: ServerResponse, name: string, value: unknown) {
+      const result = setHeader.call(this, name, value as string);
+      check();
+      return result;
+    } as SetHeader;
+    try {
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } finally {
+      if (ownSetHeader) res.setHeader = ownSetHeader;
+      else delete (res as { setHeader?: SetHeader }).setHeader;
+    }
+  } as ServerResponse['writeHead'];
 }
 type Patched = Pick<ServerResponse, 'writeHead' | 'write' | 'end' | 'flushHeaders'>;
 
@@ -58,7 +70,8 @@ export class ResponseCapture {
     // The handler sees a response whose head is "sent" once it wrote it or any body (as without the cache).
     Object.defineProperty(res, 'headersSent', {
       configurable: true,
-      get: () => capture.headWritten || capture.bytes > 0 || Boolean((res as { _header?: unknown })._header),
+      get: () =>
+        capture.headWritten || capture.bytes > 0 || Reflect.get(Object.getPrototypeOf(res), 'headersSent', res),
     });
   }
 
@@ -74,22 +87,16 @@ export class ResponseCapture {
 
   /**
    * Writes the response out with `body` (or nothing, for 304 and HEAD) and restores the response object.
-   * `beforeHead` runs once the head's headers are final — after every header-time hook an outer
-   * middleware installed (express-session adds its Set-Cookie there) — just before they are written,
-   * so it can still change them. (It hooks Node's `_storeHeader`; on a runtime without it, it does not
-   * run and the caller's check after release is what remains.)
+   * `beforeHead` runs whenever an outer middleware's header hook (express-session adds its Set-Cookie
+   * there) sets a header while the head is written, so it can still change the head.
    */
   release(body: Buffer | undefined, beforeHead?: () => void): void {
     if (this.released) return;
     this.restore();
-    if (beforeHead) hookHeadWrite(this.res, beforeHead);
+    if (beforeHead) watchHead(this.res, beforeHead);
     const callback = this.endCallback;
-    try {
-      if (body === undefined || body.length === 0) this.res.end(callback);
-      else this.res.end(body, callback);
-    } finally {
-      delete (this.res as unknown as HeadHookable)._storeHeader;
-    }
+    if (body === undefined || body.length === 0) this.res.end(callback);
+    else this.res.end(body, callback);
   }
 
   private recordHead(status: number, rest: unknown[]): void {
@@ -100,14 +107,7 @@ export class ResponseCapture {
       this.res.statusMessage = headers;
       headers = rest[1];
     }
-    if (Array.isArray(headers)) {
-      // Raw form: [name, value, name, value, …]
-      for (let i = 0; i + 1 < headers.length; i += 2) this.res.setHeader(String(headers[i]), headers[i + 1]);
-    } else if (headers && typeof headers === 'object') {
-      for (const [name, value] of Object.entries(headers as OutgoingHttpHeaders)) {
-        if (value !== undefined) this.res.setHeader(name, value);
-      }
-    }
+    applyHeaders(this.res, headers);
     this.headWritten = true;
   }
 

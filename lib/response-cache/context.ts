@@ -1,10 +1,10 @@
 // Per-request state shared by the lookup and fill steps, and the small helpers both use.
-
 import type { NextFunction, Request, Response } from 'express';
 import { emitEvent } from '../common/events';
+import type { Flights } from '../common/flights';
 import { debugFor } from '../common/log';
 import type { BypassReason } from '../common/reasons';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs, hasValidators } from './entry';
 import type { CacheHub } from './hub';
 import { type KeyBase, normaliseHeaderValue } from './key';
 import type { LocalCache } from './local';
@@ -20,15 +20,15 @@ export interface Shared {
   hub: CacheHub;
   local: LocalCache;
   /** In-process single flight: key → the entry its leader produced (or null). */
-  flights: Map<string, Promise<CachedResponse | null>>;
+  flights: Flights<Promise<CachedResponse | null>>;
   /** In-process refreshes (request `no-cache`): key → the entry the refreshing handler run produced (or null). */
-  refreshes: Map<string, Promise<CachedResponse | null>>;
+  refreshes: Flights<Promise<CachedResponse | null>>;
   /**
    * Stores under way in this process: entry key → settles when Redis committed (or refused) the entry.
    * A lookup of such a key waits for it, so it is served the new entry (from the L1, once committed)
    * rather than the older one, and never one Redis refused.
    */
-  storing: Map<string, Promise<null>>;
+  storing: Flights<Promise<null>>;
 }
 
 /** One request on its way through the cache. */
@@ -40,7 +40,7 @@ export interface RequestContext {
   key: string;
   user: string | undefined;
   policy: Extract<RequestPolicy, { bypass: false }>;
-  /** An expired entry still usable if the handler fails (stale-if-error). */
+  /** An expired entry: usable if the handler fails (stale-if-error), or renewed by the handler's 304. */
   stale: CachedResponse | undefined;
   /** The hub's invalidation counter when the lookup started (stale-set race check). */
   seq: number;
@@ -52,8 +52,12 @@ export interface RequestContext {
   settle(entry: CachedResponse | null): void;
 }
 
-/** How usable an entry is for a request right now. */
-export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'unusable';
+/**
+ * How usable an entry is for a request right now: fresh; stale but servable while one request
+ * refreshes it (stale-while-revalidate) or if the handler fails (stale-if-error); stale with
+ * validators (a conditional request to the handler may renew it); or not at all.
+ */
+export type Usability = 'fresh' | 'revalidate' | 'if-error' | 'validatable' | 'unusable';
 
 /** Classifies an entry by age (RFC 9111 §4.2, RFC 5861) and by the request's Vary header values. */
 export function usability(
@@ -64,15 +68,15 @@ export function usability(
   for (const name of entry.vary) {
     if ((entry.varyValues[name] ?? null) !== normaliseHeaderValue(ctx.req.headers[name])) return 'unusable';
   }
-  const age = now - entry.storedAt;
+  const age = currentAgeMs(entry, now);
   if (ctx.policy.maxAgeMs !== undefined && age > ctx.policy.maxAgeMs) return 'unusable';
   if (age < entry.freshMs) return 'fresh';
   if (age < entry.freshMs + entry.swrMs) return 'revalidate';
   if (age < entry.freshMs + entry.sieMs) return 'if-error';
-  return 'unusable';
+  return hasValidators(entry) ? 'validatable' : 'unusable';
 }
 
-/** Marks the response as not using the cache and hands over to the route. */
+/** Marks the response as not using the cache and hands over to the route; `detail` goes to debug lines only. */
 export function bypass(res: Response, next: NextFunction, reason: BypassReason, detail: string): void {
   debug('bypass %s %s: %s (%s)', res.req.method, res.req.originalUrl, reason, detail);
   if (!res.headersSent) res.setHeader('X-Cache', 'BYPASS');

@@ -1,33 +1,47 @@
 // A miss: runs the handler with its response held back, decides whether to store it, answers (200 or 304) and stores.
-
 import etag from 'etag';
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import type { Explained, SkipReason } from '../common/reasons';
+import type { Lock } from '../redis';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs } from './entry';
 import { entryKey, normaliseHeaderValue, parseVary } from './key';
-import { type FillLock, releaseLock } from './lock';
 import { pendingReason } from './pending';
-import { finalHeadSkipReason, freshLifetimeMs, responseSkipReason } from './rules';
-import { cacheControlFor, isNotModified, NOT_STORED_HEADERS, sendCached, toNotModified } from './serve';
-import { startFill, store } from './store';
-
-const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+import { conditionForHandler, updateFrom304 } from './revalidate';
+import { finalHeadSkipReason, storability } from './rules';
+import {
+  cacheControlFor,
+  downstreamOf,
+  isNotModified,
+  listedInConnection,
+  NOT_STORED_HEADERS,
+  sendCached,
+  toNotModified,
+} from './serve';
+import { abandonFill, startFill, store } from './store';
 
 /**
  * Runs the route for a miss. The request's conditional headers are held back so the handler (and
  * Express's own `res.send` freshness check) produce the full response the cache can store; the cache
  * answers the condition itself.
  */
-export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undefined): void {
+export function fill(ctx: RequestContext, shared: Shared, lock: Lock | undefined): void {
   const { req, res } = ctx;
   const conditional = { ...req.headers };
+  const requestedAt = Date.now();
   // Headers set before the route ran (request ids, CORS by an outer middleware…) belong to this request, not the entry.
   const preset = new Map(Object.entries(res.getHeaders()).map(([name, value]) => [name, JSON.stringify(value)]));
-  const restoreConditional = hideConditionalHeaders(req);
+  const { validated, restore: restoreRequest } = conditionForHandler(req, ctx.stale);
+  // A HEAD miss runs the route as a GET (as nginx does): the entry it stores serves both, with one ETag.
+  const head = req.method === 'HEAD';
+  if (head) req.method = 'GET';
+  const restoreConditional = (): void => {
+    restoreRequest();
+    if (head) req.method = 'HEAD';
+  };
   let overflowed = false;
   const capture = new ResponseCapture(
     res,
@@ -35,7 +49,7 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
     (body) => {
       restoreConditional();
       try {
-        finish(ctx, shared, capture, body, conditional, preset, lock);
+        finish(ctx, shared, capture, body, { conditional, preset, requestedAt, validated }, lock);
       } catch (error) {
         debug('could not finish %s: %s', ctx.key, messageOf(error));
         if (!capture.isReleased) capture.release(body);
@@ -63,21 +77,16 @@ export function fill(ctx: RequestContext, shared: Shared, lock: FillLock | undef
   void startFill(ctx, shared).generations.then(() => ctx.next());
 }
 
-/**
- * Removes the request's conditional headers (so the handler, and Express's own freshness check in
- * `res.send`, produce the full response); returns the function that puts them back (idempotent).
- */
-function hideConditionalHeaders(req: Request): () => void {
-  const hidden: Array<[string, string | string[]]> = [];
-  for (const name of CONDITIONAL_HEADERS) {
-    const value = req.headers[name];
-    if (value === undefined) continue;
-    hidden.push([name, value]);
-    delete req.headers[name];
-  }
-  return () => {
-    for (const [name, value] of hidden.splice(0)) if (req.headers[name] === undefined) req.headers[name] = value;
-  };
+/** What the fill knew before the handler ran. */
+interface Before {
+  /** The request headers, conditional ones included (the handler did not see those). */
+  conditional: Request['headers'];
+  /** Headers set on the response before the route ran (JSON of each value). */
+  preset: ReadonlyMap<string, string>;
+  /** When the handler started (RFC 9111 §4.2.3 request_time). */
+  requestedAt: number;
+  /** Whether the handler was sent the stale entry's validators. */
+  validated: boolean;
 }
 
 /** The handler ended: serve stale on error, add validators, answer, and store when the rules allow. */
@@ -86,48 +95,69 @@ function finish(
   shared: Shared,
   capture: ResponseCapture,
   body: Buffer,
-  conditional: Request['headers'],
-  preset: ReadonlyMap<string, string>,
-  lock: FillLock | undefined,
+  { conditional, preset, requestedAt, validated }: Before,
+  lock: Lock | undefined,
 ): void {
   const { req, res } = ctx;
   const { config } = shared;
-  const perUser = config.user !== undefined && ctx.user !== undefined;
-  if (res.statusCode >= 500 && ctx.stale && pendingReason(ctx.stale, shared.hub.pending.scope) === undefined) {
+  const downstream = downstreamOf(config, ctx.user);
+  const stale = ctx.stale !== undefined && pendingReason(ctx.stale, shared.hub.scope) === undefined;
+  if (stale && validated && res.statusCode === 304 && ctx.stale) {
+    // The handler says the stale entry is still good: serve it with the 304's headers, and store it renewed.
+    const { entry, skip } = updateFrom304(ctx.stale, res.getHeaders(), config, requestedAt);
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    capture.detach();
+    debug('revalidated %s', ctx.key);
+    sendCached(req, res, entry, 'REVALIDATED', downstream);
+    if (skip !== undefined) {
+      debug('not stored %s: %s (%s)', ctx.key, skip.reason, skip.detail);
+      emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', ...skip });
+      done(ctx, shared, null, lock);
+    } else storeAfterAnswer(ctx, shared, entry, lock);
+    return;
+  }
+  const ageMs = ctx.stale === undefined ? 0 : currentAgeMs(ctx.stale, Date.now());
+  if (res.statusCode >= 500 && stale && ctx.stale && ageMs < ctx.stale.freshMs + ctx.stale.sieMs) {
     // stale-if-error (RFC 5861 §4): the handler failed; serve the entry we still have instead.
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     capture.detach();
     debug('stale-if-error for %s (handler answered %d)', ctx.key, res.statusCode);
-    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', detail: 'stale-if-error' });
-    sendCached(req, res, ctx.stale, 'STALE', perUser);
+    emitEvent({ kind: 'cache', cache: 'api', outcome: 'stale', reason: 'stale-if-error' });
+    sendCached(req, res, ctx.stale, 'STALE', downstream);
     done(ctx, shared, null, lock);
     return;
   }
   const success = res.statusCode >= 200 && res.statusCode < 300;
-  if (success && res.statusCode !== 204) setStrongEtag(req, res, body);
+  const ownEtag = !(success && res.statusCode !== 204) || setStrongEtag(req, res, body);
   const vary = parseVary(res.getHeader('vary') as string | undefined);
-  let reason = responseSkipReason(req, res, body, vary, config, ctx.user);
+  const storable = storability(req, res, body, vary, config, ctx.user, requestedAt);
+  let reason: Explained<SkipReason> | undefined = 'reason' in storable ? storable : undefined;
   const started = startFill(ctx, shared);
   const tags = Array.isArray(started.tags) ? started.tags : [];
-  if (reason === undefined && !Array.isArray(started.tags))
+  if (reason === undefined && !Array.isArray(started.tags)) {
     reason = { reason: 'tags-error', detail: started.tags.error };
+  }
   const identity = { tags, path: ctx.base.invalidationPath, endpoint: ctx.base.endpoint };
-  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity))
+  if (reason === undefined && shared.hub.invalidatedSince(ctx.seq, identity)) {
     reason = { reason: 'invalidated', detail: 'invalidated while the handler ran' };
+  }
   if (reason === undefined) {
-    const pending = pendingReason(identity, shared.hub.pending.scope);
+    const pending = pendingReason(identity, shared.hub.scope);
     if (pending !== undefined) reason = { reason: 'invalidation-pending', detail: pending };
   }
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
-  if (reason === undefined) {
+  if (reason === undefined && !('reason' in storable)) {
+    const storedAt = Date.now();
+    // The Date clients see on this answer and on every hit: the handler's, or now (RFC 9110 §6.6.1).
+    if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
     const ownCacheControl = res.getHeader('cache-control') !== undefined;
-    const freshMs = freshLifetimeMs(res, config.ttlMs);
     const headers: CachedResponse['headers'] = [];
+    const hopByHop = listedInConnection(res.getHeader('connection'));
     for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value === undefined || NOT_STORED_HEADERS.has(name) || (name === 'cache-control' && !ownCacheControl))
-        continue;
-      if (preset.get(name) === JSON.stringify(value)) continue;
+      if (value === undefined || NOT_STORED_HEADERS.has(name) || hopByHop.has(name)) continue;
+      if (name === 'cache-control' && !ownCacheControl) continue;
+      if (name !== 'date' && preset.get(name) === JSON.stringify(value)) continue;
       headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
     }
     const varyValues: Record<string, string | null> = {};
@@ -137,16 +167,21 @@ function finish(
       headers,
       body,
       etag: String(res.getHeader('etag') ?? etag(body)),
+      ownEtag: ownEtag && res.getHeader('etag') !== undefined,
       ownCacheControl,
       vary,
       varyValues,
-      storedAt: Date.now(),
-      freshMs,
-      swrMs: config.staleWhileRevalidateMs,
-      sieMs: config.staleIfErrorMs,
+      storedAt,
+      ageMs: storable.ageMs,
+      freshMs: storable.lifetimeMs,
+      swrMs: storable.mustRevalidate ? 0 : (storable.staleWhileRevalidateMs ?? config.staleWhileRevalidateMs),
+      sieMs: storable.mustRevalidate ? 0 : (storable.staleIfErrorMs ?? config.staleIfErrorMs),
       ...identity,
     };
-    addedCacheControl = ownCacheControl ? undefined : cacheControlFor(freshMs, perUser);
+    const remainingMs = storable.lifetimeMs - storable.ageMs;
+    addedCacheControl = ownCacheControl
+      ? undefined
+      : cacheControlFor(remainingMs, downstream.perUser, downstream.clientMaxAgeMs);
     if (addedCacheControl !== undefined) res.setHeader('Cache-Control', addedCacheControl);
   }
   res.setHeader('X-Cache', 'MISS');
@@ -179,32 +214,46 @@ function finish(
     done(ctx, shared, null, lock);
     return;
   }
+  storeAfterAnswer(ctx, shared, entry, lock);
+}
+
+/** Settles the flight with the entry and stores it; the L1 gets it only once Redis committed it (store.ts). */
+function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResponse, lock: Lock | undefined): void {
   done(ctx, shared, entry, lock);
-  const key = entryKey(ctx.base, req, vary);
-  // The L1 gets the entry only once Redis committed it (store.ts): a refused store is never served from here.
-  const storing = (async () => {
+  const key = entryKey(ctx.base, ctx.req, entry.vary);
+  const stored = shared.storing.open(key);
+  // A lookup that does not know the endpoint varies yet keys without Vary headers: it waits for this store too.
+  const unvaried = entry.vary.length > 0 ? shared.storing.open(entryKey(ctx.base, ctx.req, [])) : undefined;
+  void (async () => {
     const generations = await startFill(ctx, shared).generations;
     if (generations) await store(ctx, shared, key, entry, generations);
     else debug('not stored %s: the generations could not be read before the handler ran', key);
-    return null;
   })().finally(() => {
-    releaseLock(shared.config.backend, lock);
-    if (shared.storing.get(key) === storing) shared.storing.delete(key);
+    void lock?.release();
+    stored(null);
+    unvaried?.(null);
   });
-  shared.storing.set(key, storing);
 }
 
-/** Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body. */
-function setStrongEtag(req: Request, res: Response, body: Buffer): void {
+/**
+ * Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body;
+ * returns true when the ETag is the handler's own (kept as it is).
+ */
+function setStrongEtag(req: Request, res: Response, body: Buffer): boolean {
   const current = res.getHeader('etag');
   const expressEtag = req.app?.get('etag fn') as ((body: Buffer, encoding?: string) => string) | undefined;
   if (current === undefined || (typeof expressEtag === 'function' && current === expressEtag(body))) {
     res.setHeader('ETag', etag(body));
+    return false;
   }
+  return true;
 }
 
-/** Settles the flight; without an entry to store, the lock is released at once. */
-function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: FillLock | undefined): void {
+/** Settles the flight; without an entry to store, the lock and the generations the fill created are released at once. */
+function done(ctx: RequestContext, shared: Shared, entry: CachedResponse | null, lock: Lock | undefined): void {
   ctx.settle(entry);
-  if (entry === null) releaseLock(shared.config.backend, lock);
+  if (entry === null) {
+    void lock?.release();
+    abandonFill(ctx, shared);
+  }
 }

@@ -1,6 +1,6 @@
 // Generation tokens per route, path and tag: what a fill started under, so an invalidation during it is never lost.
 import { randomBytes } from 'node:crypto';
-import { apiKey, type Backend } from '../redis';
+import { apiKey, type Backend, deleteIfHolds } from '../redis';
 import { GENERATION_READ } from './index-scripts';
 
 /**
@@ -28,6 +28,8 @@ export interface Generations {
   tags: string[];
   /** When they were read (ms since the epoch). */
   at: number;
+  /** The generations this fill created, as [key, token]: deleted again when nothing is stored (no litter). */
+  created: Array<[string, string]>;
 }
 
 /** Index keys: one sorted set of entry keys per tag, per path and per route. */
@@ -39,11 +41,6 @@ export const routeIndexKey = (endpoint: string): string => apiKey(endpoint, 'idx
 export const tagGenerationKey = (tag: string): string => apiKey(`#tag:${tag}`, 'gen');
 export const pathGenerationKey = (path: string): string => apiKey(`#path:${path}`, 'gen');
 export const routeGenerationKey = (endpoint: string): string => apiKey(endpoint, 'gen');
-
-/** Taken sets: the members one invalidation attempt moved out of an index (deleted with them), beside the index. */
-export const tagTakenKey = (tag: string, token: string): string => apiKey(`#tag:${tag}`, `taken.${token}`);
-export const pathTakenKey = (path: string, token: string): string => apiKey(`#path:${path}`, `taken.${token}`);
-export const routeTakenKey = (endpoint: string, token: string): string => apiKey(endpoint, `taken.${token}`);
 
 /** A new generation token. */
 export const newGeneration = (): string => randomBytes(9).toString('base64url');
@@ -63,11 +60,26 @@ export async function readGenerations(backend: Backend, targets: Targets): Promi
     pathGenerationKey(targets.path),
     ...targets.tags.map(tagGenerationKey),
   ];
+  const offered = keys.map(newGeneration);
   const values = await Promise.all(
-    keys.map((key) => backend.run(GENERATION_READ, [key], [newGeneration(), GENERATION_TTL_MS, MAX_FILL_MS])),
+    keys.map((key, i) => backend.run(GENERATION_READ, [key], [offered[i] as string, GENERATION_TTL_MS, MAX_FILL_MS])),
   );
-  const [route, path, ...tags] = values.map((value) =>
-    Buffer.isBuffer(value) ? value.toString('utf8') : String(value),
-  );
-  return { route: route as string, path: path as string, tags, at };
+  const tokens = values.map((value) => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value)));
+  const created: Array<[string, string]> = [];
+  tokens.forEach((token, i) => {
+    if (token === offered[i]) created.push([keys[i] as string, token]);
+  });
+  const [route, path, ...tags] = tokens;
+  return { route: route as string, path: path as string, tags, at, created };
+}
+
+/**
+ * Deletes the generations a fill created when its response is not stored, each only while it still
+ * holds the fill's token (an invalidation since then set one that stays). So a request whose response
+ * is not stored (400, 404, private…) leaves no key behind. Deleting a generation is always safe: a
+ * fill that read it then finds it changed and does not store. Never rejects.
+ */
+export async function releaseCreated(backend: Backend, generations: Generations | undefined): Promise<void> {
+  const created = generations?.created.splice(0) ?? [];
+  await Promise.all(created.map(([key, token]) => deleteIfHolds(backend, key, [token]).catch(() => false)));
 }

@@ -1,8 +1,8 @@
-// State every responseCache on one backend shares: pub/sub invalidation, vary specs, fill waiters and the invalidation log.
+// State every responseCache on one backend shares: pub/sub invalidation, fill waiters, the invalidation log and vary specs.
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
+import { KeyWaiters } from '../common/waiters';
 import type { Backend } from '../redis';
 import type { CachedResponse } from './entry';
 import { describeTargets, ResponseInvalidationError, type TargetLists } from './errors';
@@ -11,17 +11,14 @@ import {
   newGeneration,
   pathGenerationKey,
   pathIndexKey,
-  pathTakenKey,
   routeGenerationKey,
   routeIndexKey,
-  routeTakenKey,
   tagGenerationKey,
   tagIndexKey,
-  tagTakenKey,
 } from './generations';
-import { INVALIDATE_TAKE } from './index-scripts';
-import { varySpecKey } from './key';
-import { type Attempt, type AttemptOutcome, idsOf, PendingInvalidations, scopeOf } from './pending';
+import { INVALIDATE } from './index-scripts';
+import { idsOf, outboxFor, type ResponseOutbox } from './pending';
+import { VarySpecs } from './vary-specs';
 
 const debug = debugFor('response-cache');
 
@@ -30,12 +27,6 @@ export { pathIndexKey, routeIndexKey, tagIndexKey } from './generations';
 
 /** The pub/sub channel every instance listens on. */
 export const CHANNEL = 'redis-middleware:response-cache';
-/** How long a vary spec learnt from Redis is trusted before it is read again. */
-const VARY_SPEC_REFRESH_MS = 60_000;
-/** Most endpoints whose vary spec one process remembers. */
-const VARY_SPEC_LIMIT = 10_000;
-/** How long the vary spec key lives in Redis (refreshed by every store). */
-export const VARY_SPEC_TTL_MS = 24 * 3_600_000;
 /** Invalidations remembered for the stale-set check. */
 const LOG_LIMIT = 256;
 
@@ -46,8 +37,11 @@ export interface InvalidationTarget {
   routes?: readonly string[];
 }
 
+/** How long another instance's invalidation keeps this process's L1 off its targets, if its end is never heard. */
+const REMOTE_HOLD_MS = 10_000;
+
 type Message = { o: string } & (
-  | { t: 'inv'; tags: string[]; paths: string[]; routes: string[] }
+  | { t: 'begin' | 'inv'; tags: string[]; paths: string[]; routes: string[] }
   | { t: 'fill'; key: string }
 );
 
@@ -72,24 +66,29 @@ export class CacheHub {
   /** Increases with every invalidation seen (local or from another instance). */
   seq = 0;
   private readonly log: LoggedInvalidation[] = [];
+  /** Targets another instance is invalidating right now (id → until when): kept out of the L1 meanwhile. */
+  private readonly remote = new Map<string, number>();
   private readonly dropListeners = new Set<(target: LoggedInvalidation | { key: string }) => void>();
-  private readonly fillWaiters = new Map<string, Set<() => void>>();
-  /** Vary specs by endpoint: bounded (with `app.use`, every path is an endpoint) and re-read after a minute. */
-  private readonly varySpecs: LRUCache<string, string[]>;
+  private readonly fillWaiters = new KeyWaiters();
+  /** The header names each endpoint's responses vary on. */
+  readonly varySpecs: VarySpecs;
   private subscribing: Promise<void> | undefined;
   /** True once the invalidation channel is subscribed: only then may a process-local copy be trusted. */
   subscribed = false;
   /** Identifies this process's messages, which it ignores when they come back. */
   private readonly origin = randomUUID();
-  /** Invalidations that could not reach Redis, retried in the background (see pending.ts). */
-  readonly pending: PendingInvalidations;
+  /** Invalidations on their way to Redis, and those retried in the background (shared by the hubs of one client). */
+  readonly outbox: ResponseOutbox;
+  /** What pending invalidations are looked up by (see `pendingReason`). */
+  readonly scope: object;
 
   constructor(
     readonly backend: Backend,
-    varySpecLimit = VARY_SPEC_LIMIT,
+    varySpecLimit?: number,
   ) {
-    this.varySpecs = new LRUCache({ max: varySpecLimit, ttl: VARY_SPEC_REFRESH_MS });
-    this.pending = new PendingInvalidations(scopeOf(backend), (attempt) => this.apply(attempt));
+    this.varySpecs = new VarySpecs(backend, varySpecLimit);
+    this.outbox = outboxFor(backend, (targets) => this.apply(targets));
+    this.scope = backend.scope;
   }
 
   /** Subscribes to the channel (once; retried on a later call after a failure). */
@@ -113,66 +112,36 @@ export class CacheHub {
     this.dropListeners.add(listener);
   }
 
+  /**
+   * True when the L1 must not hold the entry now: another instance is invalidating one of its targets,
+   * or an invalidation after `sinceSeq` (when the lookup began) hits it.
+   */
+  keepsOutOfL1(entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>, sinceSeq = this.seq): boolean {
+    if (this.invalidatedSince(sinceSeq, entry)) return true;
+    if (this.remote.size === 0) return false;
+    const now = Date.now();
+    for (const id of idsOf({ tags: entry.tags, paths: [entry.path], routes: [entry.endpoint] })) {
+      const until = this.remote.get(id);
+      if (until === undefined) continue;
+      if (until > now) return true;
+      this.remote.delete(id);
+    }
+    return false;
+  }
+
   /** True when an invalidation after `sinceSeq` hits the entry (the stale-set race: do not store it). */
   invalidatedSince(sinceSeq: number, entry: Pick<CachedResponse, 'tags' | 'path' | 'endpoint'>): boolean {
     return this.log.some((logged) => logged.seq > sinceSeq && matches(entry, logged));
   }
 
-  /** The header names an endpoint's responses vary on, when this process knows them (read within the last minute). */
-  knownVarySpec(endpoint: string): string[] | undefined {
-    return this.varySpecs.get(endpoint);
-  }
-
-  /** How many endpoints' vary specs this process remembers (bounded). */
-  get knownVarySpecs(): number {
-    return this.varySpecs.size;
-  }
-
-  /** Remembers the vary spec of an endpoint as read from Redis (`null`: none stored yet); returns the names. */
-  rememberVarySpec(endpoint: string, stored: Buffer | null): string[] {
-    let names: string[] = [];
-    try {
-      const parsed: unknown = stored ? JSON.parse(stored.toString('utf8')) : [];
-      if (Array.isArray(parsed)) names = parsed.filter((name): name is string => typeof name === 'string');
-    } catch {
-      debug('unreadable vary spec for %s: ignored', endpoint);
-    }
-    this.varySpecs.set(endpoint, names);
-    return names;
-  }
-
-  /** Records the vary spec of an endpoint when a response declares a different one. */
-  async learnVary(endpoint: string, names: string[]): Promise<void> {
-    const known = this.varySpecs.get(endpoint);
-    if (known && known.join(',') === names.join(',')) return;
-    this.varySpecs.set(endpoint, names);
-    debug('vary spec of %s is now [%s]', endpoint, names.join(', '));
-    await this.backend.set(varySpecKey(endpoint), JSON.stringify(names), VARY_SPEC_TTL_MS);
-  }
-
   /** Waits until another process (or request) announces it filled `key`, or `timeoutMs` passes. */
   waitForFill(key: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = this.fillWaiters.get(key);
-      if (!waiters) {
-        waiters = new Set();
-        this.fillWaiters.set(key, waiters);
-      }
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.fillWaiters.get(key) === waiters) this.fillWaiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      waiters.add(done);
-    });
+    return this.fillWaiters.wait(key, timeoutMs);
   }
 
   /** Tells every instance that `key` was (re)filled: their local copies are dropped and waiters wake. */
   async announceFill(key: string): Promise<void> {
-    this.wake(key);
+    this.fillWaiters.wake(key);
     await this.backend.publish(CHANNEL, JSON.stringify({ o: this.origin, t: 'fill', key } satisfies Message));
   }
 
@@ -187,70 +156,39 @@ export class CacheHub {
       paths: [...(target.paths ?? [])],
       routes: [...(target.routes ?? [])],
     };
-    const { mark, keys, tokens } = this.pending.begin(targets);
     this.record(targets);
-    const outcome = await this.apply({ targets, keys, tokens });
-    if (outcome.failure) {
-      this.pending.add(targets, outcome.failure);
-      throw new ResponseInvalidationError(targets, outcome.failure.error);
+    try {
+      return await this.outbox.send(idsOf(targets));
+    } catch (error) {
+      throw new ResponseInvalidationError(targets, error);
     }
-    this.pending.settle(targets, keys, mark);
-    return outcome.deleted;
   }
 
   /**
    * One attempt in Redis: per target, atomically, a new generation (fills under way will not commit)
-   * and the index's members moved into a taken set of this attempt (with those of earlier attempts
-   * whose replies were lost); then the members and the taken sets deleted, and every instance told.
-   * Never rejects: a failure is reported with the keys taken but not deleted and this attempt's tokens.
+   * and the index's live members read; then the members deleted and every instance told. The index
+   * keeps its members (they expire by score), so a retry after a lost reply finds them again.
    */
-  private async apply({ targets, keys: extraKeys, tokens }: Attempt): Promise<AttemptOutcome> {
+  private async apply(targets: TargetLists): Promise<number> {
     const indexes = [
-      ...targets.tags.map(
-        (tag) => [tagIndexKey(tag), tagGenerationKey(tag), (t: string) => tagTakenKey(tag, t)] as const,
-      ),
-      ...targets.paths.map(
-        (path) => [pathIndexKey(path), pathGenerationKey(path), (t: string) => pathTakenKey(path, t)] as const,
-      ),
-      ...targets.routes.map(
-        (route) => [routeIndexKey(route), routeGenerationKey(route), (t: string) => routeTakenKey(route, t)] as const,
-      ),
+      ...targets.tags.map((tag) => [tagIndexKey(tag), tagGenerationKey(tag)]),
+      ...targets.paths.map((path) => [pathIndexKey(path), pathGenerationKey(path)]),
+      ...targets.routes.map((route) => [routeIndexKey(route), routeGenerationKey(route)]),
     ];
-    const ids = idsOf(targets);
-    const used = new Map<string, string>();
-    const takenKeys: string[] = [];
+    // Told first, so other instances stop using their L1 copies well before this invalidation's caller
+    // hears it is done (pub/sub may deliver a message after the reply to the command that sent it).
+    const begin: Message = { o: this.origin, t: 'begin', ...targets };
+    this.backend.publish(CHANNEL, JSON.stringify(begin)).catch(() => undefined);
     const taken = await Promise.allSettled(
-      indexes.map(([index, generation, takenKeyOf], i) => {
-        const id = ids[i] as string;
-        const token = newGeneration();
-        used.set(id, token);
-        takenKeys.push(takenKeyOf(token));
-        const earlier = (tokens.get(id) ?? []).map(takenKeyOf);
-        return this.backend.run(
-          INVALIDATE_TAKE,
-          [index, generation, takenKeyOf(token), ...earlier],
-          [token, GENERATION_TTL_MS],
-        );
-      }),
+      indexes.map((keys) => this.backend.run(INVALIDATE, keys, [newGeneration(), GENERATION_TTL_MS])),
     );
     // The members are entry keys and the pending copies of fills that indexed them (see store.ts).
-    const members = new Set(extraKeys);
-    let error: unknown;
-    // Taken sets to delete: those that hold members. Those of failed takes are left to the retry, which merges
-    // them (their scripts may still run after this; a DEL sent now could run before them and lose the members).
-    const takenSets: string[] = [];
-    taken.forEach((result, i) => {
-      if (result.status === 'fulfilled') for (const member of result.value) members.add(String(member));
-      else error ??= result.reason;
-      if (result.status === 'fulfilled' && result.value.length > 0) takenSets.push(takenKeys[i] as string);
-    });
-    let deleted = 0;
-    try {
-      [deleted] = await Promise.all([this.backend.del(...members), this.backend.del(...takenSets)]);
-    } catch (cause) {
-      return { deleted: 0, failure: { error: cause, keys: [...members], tokens: used } };
+    const members = new Set<string>();
+    for (const result of taken) {
+      if (result.status === 'rejected') throw result.reason;
+      for (const member of result.value) members.add(String(member));
     }
-    if (error !== undefined) return { deleted, failure: { error, keys: [], tokens: used } };
+    const deleted = await this.backend.del(...members);
     // Record again: a request that filled an entry while the indexes were being read must not keep it locally.
     this.record(targets);
     const message: Message = { o: this.origin, t: 'inv', ...targets };
@@ -260,14 +198,8 @@ export class CacheHub {
       // Redis is already clean; other instances drop their L1 copies within localTtl.
       debug('could not publish the invalidation of %s: %s', describeTargets(targets), messageOf(cause));
     }
-    debug(
-      'invalidated %d entries (tags %j, paths %j, routes %j)',
-      deleted,
-      targets.tags,
-      targets.paths,
-      targets.routes,
-    );
-    return { deleted };
+    debug('invalidated %d entries of %s', deleted, describeTargets(targets));
+    return deleted;
   }
 
   private record(message: { tags: string[]; paths: string[]; routes: string[] }): void {
@@ -282,10 +214,6 @@ export class CacheHub {
     for (const listener of this.dropListeners) listener(logged);
   }
 
-  private wake(key: string): void {
-    for (const done of [...(this.fillWaiters.get(key) ?? [])]) done();
-  }
-
   private onMessage(text: string): void {
     let message: Message;
     try {
@@ -296,9 +224,15 @@ export class CacheHub {
     if (message.o === this.origin) return;
     if (message.t === 'fill' && typeof message.key === 'string') {
       for (const listener of this.dropListeners) listener({ key: message.key });
-      this.wake(message.key);
-    } else if (message.t === 'inv') {
-      this.record({ tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] });
+      this.fillWaiters.wake(message.key);
+    } else if (message.t === 'inv' || message.t === 'begin') {
+      const targets = { tags: message.tags ?? [], paths: message.paths ?? [], routes: message.routes ?? [] };
+      const until = Date.now() + REMOTE_HOLD_MS;
+      for (const id of idsOf(targets)) {
+        if (message.t === 'begin') this.remote.set(id, until);
+        else this.remote.delete(id);
+      }
+      this.record(targets);
     }
   }
 }

@@ -73,45 +73,27 @@ return 0
 });
 
 /**
- * KEYS[1] = index, KEYS[2] = its generation, KEYS[3] = the taken set of this attempt (`takenKey`),
- * KEYS[4…] = the taken sets of earlier attempts whose replies were lost; ARGV[1] = a new generation
- * token, ARGV[2] = its lifetime in ms. Moves the generation on, then moves the index's live members
- * (and those of the earlier taken sets) into KEYS[3], which lives as long as its longest-lived member,
- * and returns them, atomically. The caller deletes the members and KEYS[3] next. Keeping them in a
- * set of their own, instead of deleting the index outright, is what lets a retry find them again
- * when this reply never arrived (Redis frozen: the script ran after the client gave up on it).
+ * KEYS[1] = index, KEYS[2] = its generation; ARGV[1] = a new generation token, ARGV[2] = its lifetime
+ * in ms. Moves the generation on, drops the index's expired members and returns the live ones,
+ * atomically. The caller deletes them next; they stay in the index (until their score expires), so a
+ * retry finds them again when this reply never arrived (Redis frozen: the script ran after the client
+ * gave up on it).
  */
-export const INVALIDATE_TAKE = defineScript<string[]>({
-  name: 'rmwApiInvalidateTake',
+export const INVALIDATE = defineScript<string[]>({
+  name: 'rmwApiInvalidate',
   lua: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-local union = { 'ZUNIONSTORE', KEYS[3], #KEYS - 2, KEYS[1] }
-for i = 4, #KEYS do union[#union + 1] = KEYS[i] end
-union[#union + 1] = 'AGGREGATE'
-union[#union + 1] = 'MAX'
-redis.call(unpack(union))
-redis.call('DEL', KEYS[1], unpack(KEYS, 4))
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. now)
-local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-if #last == 0 then return {} end
-redis.call('PEXPIREAT', KEYS[3], last[2])
-return redis.call('ZRANGE', KEYS[3], 0, -1)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 `,
   memory(store: MemoryStore, keys: string[], args: string[], now: number): string[] {
     store.set(keys[1] as string, args[0], Number(args[1]));
-    const taken: IndexSet = new Map();
-    for (const key of [keys[0] as string, ...keys.slice(3)]) {
-      const set = store.get<IndexSet>(key);
-      store.delete(key);
-      for (const [member, expiresAt] of set ?? []) {
-        if (expiresAt >= now) taken.set(member, Math.max(expiresAt, taken.get(member) ?? 0));
-      }
-    }
-    if (taken.size === 0) return [];
-    store.set(keys[2] as string, taken, Math.max(1, Math.max(...taken.values()) - now));
-    return [...taken.keys()];
+    const set = store.get<IndexSet>(keys[0] as string);
+    if (set === undefined) return [];
+    for (const [member, expiresAt] of set) if (expiresAt <= now) set.delete(member);
+    return [...set.keys()];
   },
 });
 

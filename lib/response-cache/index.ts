@@ -1,5 +1,6 @@
 // responseCache(): an HTTP response cache for Express routes, shared by every instance through Redis.
 import type { RequestHandler } from 'express';
+import { Flights } from '../common/flights';
 import { assertKnownOptions, assertOptionsObject, type OptionDefaults } from '../common/validate';
 import { type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
 import type { Shared } from './context';
@@ -72,9 +73,9 @@ export function responseCache(options?: ResponseCacheOptions): ResponseCacheMidd
     config,
     hub,
     local: new LocalCache(hub, config.localTtlMs, config.localMaxEntries),
-    flights: new Map(),
-    refreshes: new Map(),
-    storing: new Map(),
+    flights: new Flights(),
+    refreshes: new Flights(),
+    storing: new Flights(),
   };
   hub.ensureSubscribed();
   const middleware = createHandler(shared) as ResponseCacheMiddleware;

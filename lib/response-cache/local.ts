@@ -31,14 +31,19 @@ export class LocalCache {
     });
   }
 
-  /** The local copy, only while the hub is subscribed and Redis is up (otherwise invalidations could be missed). */
+  /**
+   * The local copy, only while the hub is subscribed and Redis is up (otherwise invalidations could be
+   * missed), and none while another instance is invalidating one of its targets.
+   */
   get(key: string): CachedResponse | undefined {
     if (!this.cache || !this.hub.subscribed || this.hub.backend.isDown()) return undefined;
-    return this.cache.get(key);
+    const entry = this.cache.get(key);
+    return entry === undefined || this.hub.keepsOutOfL1(entry) ? undefined : entry;
   }
 
-  set(key: string, entry: CachedResponse): void {
-    this.cache?.set(key, entry);
+  /** Keeps a copy, unless an invalidation since `sinceSeq` (when its lookup began) or one under way hits it. */
+  set(key: string, entry: CachedResponse, sinceSeq: number): void {
+    if (this.cache && !this.hub.keepsOutOfL1(entry, sinceSeq)) this.cache.set(key, entry);
   }
 
   delete(key: string): void {

@@ -1,15 +1,15 @@
 // Lookup steps shared by the normal and the refresh flow: reading an entry, waiting for another fill, the lock's lifetime.
 import { messageOf } from '../common/errors';
+import { Lock } from '../redis';
 import { debug, type RequestContext, type Shared, usability } from './context';
 import { type CachedResponse, decodeEntry } from './entry';
-import { acquireLock, type FillLock } from './lock';
 
 /** How often a request waiting for another instance's fill looks in Redis (pub/sub usually wakes it sooner). */
 const REMOTE_POLL_MS = 100;
 
-/** How long a fill lock lives: the wait it bounds, at least 1 s. */
-export function lockTtlMs(lockTimeoutMs: number): number {
-  return Math.max(lockTimeoutMs, 1000);
+/** Takes the fill lock of an entry (the shared lock; it lives as long as the wait it bounds, at least 1 s). */
+export function takeFillLock(shared: Shared, lockKey: string): Promise<Lock | undefined> {
+  return Lock.acquire(shared.config.backend, lockKey, { ttlMs: Math.max(shared.config.lockTimeoutMs, 1000) });
 }
 
 /** Reads and decodes an entry; a malformed one is a miss. */
@@ -37,15 +37,15 @@ export async function waitForRemote(
   ctx: RequestContext,
   lockKey: string,
   notBefore = 0,
-): Promise<CachedResponse | FillLock | undefined> {
-  const { backend, lockTimeoutMs } = shared.config;
+): Promise<CachedResponse | Lock | undefined> {
+  const { lockTimeoutMs } = shared.config;
   const deadline = Date.now() + lockTimeoutMs;
   try {
     for (let remaining = lockTimeoutMs; remaining > 0; remaining = deadline - Date.now()) {
       await shared.hub.waitForFill(ctx.key, Math.min(REMOTE_POLL_MS, remaining));
       const entry = await read(shared, ctx.key);
       if (entry && entry.storedAt >= notBefore && usability(entry, ctx) === 'fresh') return entry;
-      const lock = await acquireLock(backend, lockKey, lockTtlMs(lockTimeoutMs));
+      const lock = await takeFillLock(shared, lockKey);
       if (lock) return lock;
     }
   } catch (error) {

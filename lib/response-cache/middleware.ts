@@ -1,20 +1,19 @@
 // The request flow: bypass rules, key, local copy, in-process and cross-instance single flight, Redis lookup, fill.
-
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { redisFailureReason } from '../common/reasons';
+import { Lock } from '../redis';
 import { bypass, debug, type RequestContext, type Shared, usability } from './context';
 import type { CachedResponse } from './entry';
 import { fill } from './fill';
 import { endpointOf, entryKey, keyBaseOf, lockKeyOf, varySpecKey } from './key';
-import { acquireLock, type FillLock } from './lock';
-import { decode, lockTtlMs, read, waitForRemote, within } from './lookup';
+import { decode, read, takeFillLock, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
-import { sendCached } from './serve';
-import { identityOf, startFill } from './store';
+import { downstreamOf, sendCached } from './serve';
+import { abandonFill, identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
 /** Builds the middleware function over the shared state of one responseCache(). */
@@ -44,25 +43,33 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   const user = userOf(req, shared);
   const policy = requestPolicy(req, config, user);
   if (policy.bypass) return bypass(res, next, policy.reason, policy.detail);
-  if (config.backend.isDown()) {
+  if (config.backend.isDown())
     return bypass(res, next, 'redis-unavailable', 'Redis is unavailable (recent timeout or reconnecting)');
-  }
   const endpoint = endpointOf(req, config.name);
   const base = keyBaseOf(req, endpoint, user);
-  let vary = hub.knownVarySpec(endpoint);
+  let vary = hub.varySpecs.known(endpoint);
   /** The entry read together with the vary spec (for the key without Vary headers), if that is our key. */
   let prefetched: Buffer | null | undefined;
   if (vary === undefined) {
     // A new endpoint for this process: its vary spec and the entry it most likely keys, in one MGET (one slot).
     try {
       const [spec, data] = await config.backend.mget(varySpecKey(endpoint), entryKey(base, req, []));
-      vary = hub.rememberVarySpec(endpoint, spec ?? null);
+      vary = hub.varySpecs.remember(endpoint, spec ?? null);
       if (vary.length === 0) prefetched = data ?? null;
     } catch (error) {
       return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
     }
   }
-  const key = entryKey(base, req, vary);
+  let key = entryKey(base, req, vary);
+  const storing = shared.storing.get(key);
+  if (storing) {
+    // This process is storing a new response of the key: wait (bounded) so the older copy is not served
+    // meanwhile; the store may have taught us that the endpoint varies, which changes the key.
+    await within(storing, config.lockTimeoutMs);
+    vary = hub.varySpecs.known(endpoint) ?? vary;
+    key = entryKey(base, req, vary);
+    prefetched = undefined; // read before the store committed
+  }
   const ctx: RequestContext = {
     req,
     res,
@@ -75,32 +82,30 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     seq: hub.seq,
     settle: () => {},
   };
-  const perUser = config.user !== undefined && user !== undefined;
+  const downstream = downstreamOf(config, user);
   if (anyPending()) {
     // An invalidation of this request's route, path or tags has not reached Redis: do not serve nor store.
-    const reason = pendingReason(identityOf(ctx, shared), shared.hub.pending.scope);
+    const reason = pendingReason(identityOf(ctx, shared), shared.hub.scope);
     if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
   const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
     // The entry's own targets too (another instance's tags() may have said more than ours).
-    const reason = pendingReason(entry, shared.hub.pending.scope);
+    const reason = pendingReason(entry, shared.hub.scope);
     if (reason !== undefined) {
       bypass(res, next, 'invalidation-pending', reason);
       return;
     }
     emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
-    sendCached(req, res, entry, state, perUser);
+    sendCached(req, res, entry, state, downstream);
   };
 
   if (policy.refresh) {
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
-    if (req.method === 'HEAD') return fill(ctx, shared, undefined);
-    return refresh(shared, ctx, perUser);
+    return refresh(shared, ctx, downstream);
   }
-  const storing = shared.storing.get(key);
-  // This process is storing a new response of the key: wait (bounded) so the older copy is not served meanwhile.
-  if (storing) await within(storing, config.lockTimeoutMs);
-  const localEntry = local.get(key);
+  // After waiting for this process's own store, read Redis, not the L1: this request resumes right after the
+  // store's last reply, maybe before this process read an invalidation message Redis sent before it.
+  const localEntry = storing ? undefined : local.get(key);
   if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
 
   const pending = config.singleFlight ? flights.get(key) : undefined;
@@ -110,20 +115,10 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     const state = filled ? usability(filled, ctx) : 'unusable';
     if (filled && state === 'fresh') return serve(filled, 'HIT');
     if (filled && state === 'revalidate') return serve(filled, 'STALE');
-    if (req.method === 'HEAD') return passThrough(res, next);
     return fill(ctx, shared, undefined);
   }
 
-  let settle: (entry: CachedResponse | null) => void = () => {};
-  if (config.singleFlight) {
-    const flight = new Promise<CachedResponse | null>((resolve) => {
-      settle = (entry) => {
-        resolve(entry);
-        if (flights.get(key) === flight) flights.delete(key);
-      };
-    });
-    flights.set(key, flight);
-  }
+  const settle: (entry: CachedResponse | null) => void = config.singleFlight ? flights.open(key) : () => {};
   ctx.settle = settle;
 
   let stored: CachedResponse | null;
@@ -135,24 +130,21 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   const state = stored ? usability(stored, ctx) : 'unusable';
   if (stored && state === 'fresh') {
-    if (pendingReason(stored, shared.hub.pending.scope) === undefined) local.set(key, stored);
+    if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored, ctx.seq);
     settle(stored);
     return serve(stored, 'HIT');
   }
-  if (req.method === 'HEAD') {
-    settle(null);
-    return passThrough(res, next);
-  }
-  if (stored && (state === 'revalidate' || state === 'if-error')) ctx.stale = stored;
+  if (stored && (state === 'revalidate' || state === 'if-error' || state === 'validatable')) ctx.stale = stored;
   if (!config.singleFlight) return fill(ctx, shared, undefined);
 
   const lockKey = lockKeyOf(key);
   startFill(ctx, shared); // in parallel with the lock: the generations are read before any handler runs
-  let lock: FillLock | undefined;
+  let lock: Lock | undefined;
   try {
-    lock = await acquireLock(config.backend, lockKey, lockTtlMs(config.lockTimeoutMs));
+    lock = await takeFillLock(shared, lockKey);
   } catch (error) {
     settle(null);
+    abandonFill(ctx, shared);
     return bypass(res, next, redisFailureReason(error), `Redis failed: ${messageOf(error)}`);
   }
   if (lock) {
@@ -167,18 +159,12 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   }
   // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
   const remote = await waitForRemote(shared, ctx, lockKey);
-  if (remote && 'token' in remote) return fill(ctx, shared, remote);
+  if (remote instanceof Lock) return fill(ctx, shared, remote);
   if (remote) {
-    if (pendingReason(remote, shared.hub.pending.scope) === undefined) local.set(key, remote);
+    if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote, ctx.seq);
     settle(remote);
     return serve(remote, 'HIT');
   }
   debug('gave up waiting for another instance to fill %s', key);
   return fill(ctx, shared, undefined);
-}
-
-function passThrough(res: Response, next: NextFunction): void {
-  res.setHeader('X-Cache', 'MISS');
-  emitEvent({ kind: 'cache', cache: 'api', outcome: 'miss' });
-  next();
 }

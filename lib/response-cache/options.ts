@@ -1,6 +1,6 @@
 // The options of responseCache(), parsed once at factory time into an all-required config.
 import type { Request } from 'express';
-import { type Duration, parseDuration } from '../common/duration';
+import { type Duration, describe, parseDuration, toMilliseconds } from '../common/duration';
 import {
   assertKnownOptions,
   assertOptionsObject,
@@ -12,18 +12,34 @@ import {
 } from '../common/validate';
 import type { Backend } from '../redis';
 import { type RedisConnectionOptions, redisConnectionDefaults, resolveBackend } from '../redis';
+import type { TtlRule } from './freshness';
 
-/** Statuses that may be stored: 200 by default, the others when listed in `statuses`. */
+/**
+ * Statuses that may be stored on the route's ttl: 200 by default, the others when listed in `statuses`.
+ * A response of any status whose own headers make it explicitly fresh is storable too (RFC 9111 §3).
+ */
 export const CACHEABLE_STATUSES = [200, 203, 204, 300, 301, 404, 410] as const;
 export type CacheableStatus = (typeof CACHEABLE_STATUSES)[number];
 
 /** Options of {@link responseCache}. */
 export interface ResponseCacheOptions extends RedisConnectionOptions {
   /**
-   * How long a stored response is fresh. A `max-age`/`s-maxage` the handler sets can only shorten it.
+   * How long a stored response is fresh when its own headers say nothing, and the cap on the lifetime
+   * its headers give (`s-maxage` > `max-age` > `Expires` − `Date`, minus `Age`: RFC 9111 §4.2).
+   * `'response'` stores only what the response's own headers make fresh, for as long as they say
+   * (the nginx/Varnish model, for routes that relay an upstream).
    * @default '5m'
    */
-  ttl?: Duration;
+  ttl?: Duration | 'response';
+  /**
+   * What clients are told when the handler set no Cache-Control. Unset, they get `Cache-Control:
+   * no-cache` with the ETag: they revalidate every time and get a cheap 304 from the cache, so an
+   * invalidation reaches them at once. A duration sends `max-age=min(clientMaxAge, remaining)` instead:
+   * browsers and CDNs may then reuse the response that long, out of reach of any invalidation.
+   * A handler's own Cache-Control is always passed through unchanged.
+   * @default none: clients are told `no-cache`
+   */
+  clientMaxAge?: Duration;
   /**
    * The endpoint part of the key (`api:{endpoint}:…`), also what `invalidate({ routes })` matches.
    * Defaults to the route pattern including the patterns of the routers it is mounted under
@@ -117,6 +133,7 @@ export interface ResponseCacheOptions extends RedisConnectionOptions {
 export const responseCacheDefaults = {
   ...redisConnectionDefaults,
   ttl: '5m',
+  clientMaxAge: undefined,
   name: undefined,
   tags: undefined,
   user: undefined,
@@ -137,7 +154,9 @@ export const responseCacheDefaults = {
 /** The parsed, all-required config. */
 export interface ResponseCacheConfig {
   backend: Backend;
-  ttlMs: number;
+  ttl: TtlRule;
+  /** Longest max-age clients are told, or undefined for `no-cache`. */
+  clientMaxAgeMs: number | undefined;
   name: string | undefined;
   tags: ((req: Request) => readonly string[]) | undefined;
   user: ((req: Request) => string | number | null | undefined) | undefined;
@@ -162,7 +181,9 @@ export function parseOptions(options: ResponseCacheOptions | undefined): Respons
   assertKnownOptions(raw, responseCacheDefaults);
   return {
     backend: resolveBackend(raw, 'response-cache'),
-    ttlMs: parseDuration(raw.ttl ?? responseCacheDefaults.ttl, 'ttl', { minMs: 1000 }),
+    ttl: parseTtl(raw.ttl),
+    clientMaxAgeMs:
+      raw.clientMaxAge === undefined ? undefined : parseDuration(raw.clientMaxAge, 'clientMaxAge', { minMs: 0 }),
     name: raw.name === undefined ? undefined : parseName(raw.name, 'name'),
     tags: parseFunction(raw.tags, 'tags'),
     user: parseFunction(raw.user, 'user'),
@@ -187,6 +208,18 @@ export function parseOptions(options: ResponseCacheOptions | undefined): Respons
       responseCacheDefaults.invalidateOnWrite,
     ),
   };
+}
+
+function parseTtl(value: unknown): TtlRule {
+  if (value === 'response') return { kind: 'response' };
+  const ms = toMilliseconds(value ?? responseCacheDefaults.ttl);
+  if (ms === undefined || ms < 1000) {
+    throw new TypeError(
+      `ttl option must be a duration such as '90s', '5m', '1h', '1d' or a number of ms (at least 1000 ms), ` +
+        `or 'response' (store only what the response's own headers make fresh); received ${describe(value)}`,
+    );
+  }
+  return { kind: 'ttl', ms };
 }
 
 function parseStatuses(value: unknown): ReadonlySet<number> {

@@ -1,7 +1,8 @@
 // The caching rules: which requests may be served or stored, and which responses are never stored (with the reason).
 import type { Request, Response } from 'express';
 import type { BypassReason, Explained, SkipReason } from '../common/reasons';
-import { parseCacheControl, secondsDirective } from './cache-control';
+import { type Directives, parseCacheControl, secondsDirective } from './cache-control';
+import { freshnessOf, storedLifetimeMs } from './freshness';
 import type { ResponseCacheConfig } from './options';
 
 /** What the cache may do for a GET/HEAD request. */
@@ -19,7 +20,7 @@ export type RequestPolicy =
 export function requestPolicy(req: Request, config: ResponseCacheConfig, user: string | undefined): RequestPolicy {
   const directives = parseCacheControl(req.headers['cache-control']);
   if (directives.has('no-store'))
-    return { bypass: true, reason: 'requested', detail: 'request Cache-Control: no-store' };
+    return { bypass: true, reason: 'no-store', detail: 'request Cache-Control: no-store' };
   if (req.headers.authorization !== undefined && user === undefined && !config.shareAuthorized) {
     return {
       bypass: true,
@@ -35,7 +36,12 @@ export function requestPolicy(req: Request, config: ResponseCacheConfig, user: s
     };
   }
   const maxAgeMs = secondsDirective(directives, 'max-age');
-  return { bypass: false, refresh: directives.has('no-cache') || maxAgeMs === 0, maxAgeMs };
+  // An invalid request max-age asks for nothing older than 0 s: a refresh.
+  return {
+    bypass: false,
+    refresh: directives.has('no-cache') || maxAgeMs === 0 || maxAgeMs === null,
+    maxAgeMs: maxAgeMs ?? undefined,
+  };
 }
 
 /**
@@ -68,26 +74,41 @@ const NOT_CHECKED_FOR_REFLECTION = new Set([
 /** Shorter values would match by accident. */
 const MIN_REFLECTED_LENGTH = 8;
 
-/** Why a finished response must not be stored, or undefined when it may be. */
-export function responseSkipReason(
+/** Statuses never stored whatever the headers say: interim, partial content (no Range support), 304. */
+function neverStored(status: number): boolean {
+  return status < 200 || status === 206 || status === 304;
+}
+
+/** How a storable response is stored: its lifetime and initial age (RFC 9111 §4.2), and whether it may be served stale. */
+export interface Storable {
+  lifetimeMs: number;
+  ageMs: number;
+  /** How long it may be served stale, from the response's own directives (RFC 5861), or undefined. */
+  staleWhileRevalidateMs: number | undefined;
+  staleIfErrorMs: number | undefined;
+  /** `must-revalidate`, `proxy-revalidate` or `s-maxage`: never served stale (RFC 9111 §4.2.4, §5.2.2). */
+  mustRevalidate: boolean;
+}
+
+/**
+ * Whether a finished GET response may be stored (RFC 9111 §3) and for how long, or the reason it may not.
+ * `requestedAt` is when the handler started, for the age calculation.
+ */
+export function storability(
   req: Request,
   res: Response,
   body: Buffer,
   vary: readonly string[],
   config: ResponseCacheConfig,
   user: string | undefined,
-): Explained<SkipReason> | undefined {
-  if (req.method !== 'GET') {
-    return skip('method', `${req.method} responses are not stored (HEAD is served from GET entries)`);
-  }
-  if (!config.statuses.has(res.statusCode)) return skip('status', `status ${res.statusCode} is not in statuses`);
+  requestedAt: number,
+): Storable | Explained<SkipReason> {
+  const status = res.statusCode;
+  if (neverStored(status)) return skip('status', `status ${status} is never stored`);
   if (res.getHeader('set-cookie') !== undefined) return skip('set-cookie', 'response sets a cookie');
   const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
   const refused = refusingDirective(directives);
   if (refused !== undefined) return skip(refused.reason, `response Cache-Control: ${refused.directive}`);
-  if ((secondsDirective(directives, 's-maxage') ?? secondsDirective(directives, 'max-age')) === 0) {
-    return skip('not-fresh', 'response Cache-Control max-age is 0');
-  }
   if (vary.includes('*')) return skip('vary', 'response Vary: *');
   if (req.headers.authorization !== undefined && user === undefined) {
     // RFC 9111 §3.5: a shared cache stores such a response only when it explicitly allows it.
@@ -95,24 +116,30 @@ export function responseSkipReason(
       return skip('authorization', 'response to an Authorization request without public, s-maxage or must-revalidate');
     }
   }
-  if (body.length > config.maxBodySize) {
-    return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
+  const freshness = freshnessOf(res.getHeaders(), requestedAt, Date.now());
+  // Any status the response's own headers make explicitly fresh is storable; the others only on the ttl, if listed.
+  if (freshness.explicitMs === undefined && (config.ttl.kind === 'response' || !config.statuses.has(status))) {
+    return config.ttl.kind === 'response'
+      ? skip('not-fresh', "no explicit freshness (ttl: 'response')")
+      : skip('status', `status ${status} without explicit freshness is not in statuses`);
   }
-  return reflectedHeader(req, res, body, vary);
-}
-
-function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
-  return { reason, detail };
-}
-
-/** The response directive that forbids storing, with its reason word. */
-function refusingDirective(
-  directives: ReturnType<typeof parseCacheControl>,
-): { directive: string; reason: SkipReason } | undefined {
-  if (directives.has('private')) return { directive: 'private', reason: 'private' };
-  if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
-  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'not-fresh' };
-  return undefined;
+  const lifetimeMs = storedLifetimeMs(freshness, config.ttl);
+  if (lifetimeMs === undefined) {
+    return skip('not-fresh', `fresh for ${freshness.explicitMs ?? 'ttl'} ms at an age of ${freshness.ageMs} ms`);
+  }
+  if (body.length > config.maxBodySize) return skip('too-large', `body of ${body.length} bytes is above maxBodySize`);
+  const reflected = reflectedHeader(req, res, body, vary);
+  if (reflected !== undefined) {
+    return skip('unkeyed-header', `response reflects the unkeyed request header ${reflected}`);
+  }
+  const mustRevalidate = ['must-revalidate', 'proxy-revalidate', 's-maxage'].some((name) => directives.has(name));
+  return {
+    lifetimeMs,
+    ageMs: freshness.ageMs,
+    staleWhileRevalidateMs: secondsDirective(directives, 'stale-while-revalidate') ?? undefined,
+    staleIfErrorMs: secondsDirective(directives, 'stale-if-error') ?? undefined,
+    mustRevalidate,
+  };
 }
 
 /**
@@ -129,18 +156,26 @@ export function finalHeadSkipReason(
   }
   const cacheControl = res.getHeader('cache-control');
   if (cacheControl === ownCacheControl) return undefined; // the cache's own (private for per-user routes)
-  const refused = refusingDirective(parseCacheControl(cacheControl as string | undefined));
+  const directives = parseCacheControl(cacheControl as string | undefined);
+  const refused = refusingDirective(directives);
   if (refused === undefined) return undefined;
   return skip(refused.reason, `response Cache-Control: ${refused.directive} (set when its head was written)`);
 }
 
+function skip(reason: SkipReason, detail: string): Explained<SkipReason> {
+  return { reason, detail };
+}
+
+/** The response directive that forbids storing, with its reason word. */
+function refusingDirective(directives: Directives): { directive: string; reason: SkipReason } | undefined {
+  if (directives.has('private')) return { directive: 'private', reason: 'private' };
+  if (directives.has('no-store')) return { directive: 'no-store', reason: 'no-store' };
+  if (directives.has('no-cache')) return { directive: 'no-cache', reason: 'no-cache' };
+  return undefined;
+}
+
 /** Names an unkeyed request header whose value the response echoes (a cache poisoning attempt or a per-caller response). */
-function reflectedHeader(
-  req: Request,
-  res: Response,
-  body: Buffer,
-  vary: readonly string[],
-): Explained<SkipReason> | undefined {
+function reflectedHeader(req: Request, res: Response, body: Buffer, vary: readonly string[]): string | undefined {
   const responseHeaders = Object.values(res.getHeaders())
     .flatMap((value) => (Array.isArray(value) ? value : [String(value)]))
     .join('\n');
@@ -150,16 +185,9 @@ function reflectedHeader(
       const trimmed = text.trim();
       if (trimmed.length < MIN_REFLECTED_LENGTH) continue;
       if (responseHeaders.includes(trimmed) || body.includes(trimmed)) {
-        return skip('reflected-header', `response reflects the unkeyed request header ${name}`);
+        return name;
       }
     }
   }
   return undefined;
-}
-
-/** The fresh lifetime of a response: the route's ttl, shortened by the handler's s-maxage or max-age. */
-export function freshLifetimeMs(res: Response, ttlMs: number): number {
-  const directives = parseCacheControl(res.getHeader('cache-control') as string | undefined);
-  const own = secondsDirective(directives, 's-maxage') ?? secondsDirective(directives, 'max-age');
-  return own === undefined ? ttlMs : Math.min(ttlMs, own);
 }

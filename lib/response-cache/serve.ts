@@ -2,7 +2,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import fresh from 'fresh';
-import type { CachedResponse } from './entry';
+import { type CachedResponse, currentAgeMs } from './entry';
+import type { ResponseCacheConfig } from './options';
 
 /** Response headers never stored: per-connection, per-response, or written by the cache itself. */
 export const NOT_STORED_HEADERS = new Set([
@@ -16,11 +17,21 @@ export const NOT_STORED_HEADERS = new Set([
   'transfer-encoding',
   'upgrade',
   'set-cookie',
-  'date',
   'age',
   'x-cache',
   'content-length',
 ]);
+
+/** Header names a Connection header lists (RFC 9110 §7.6.1): per-connection, so never stored (RFC 9111 §3.1). */
+export function listedInConnection(value: string | number | readonly string[] | undefined): Set<string> {
+  const text = Array.isArray(value) ? value.join(',') : String(value ?? '');
+  return new Set(
+    text
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
+  );
+}
 
 /** True when a conditional request is satisfied by a 2xx response with these validators. */
 export function isNotModified(
@@ -49,27 +60,52 @@ export function toNotModified(res: Response): void {
   }
 }
 
-/** The Cache-Control a cached response is served with when the route set none. */
-export function cacheControlFor(remainingMs: number, perUser: boolean): string {
-  const seconds = Math.max(0, Math.floor(remainingMs / 1000));
-  return perUser ? `private, max-age=${seconds}` : `max-age=${seconds}`;
+/**
+ * The Cache-Control clients get when the handler set none: `no-cache` (they revalidate, and get a 304
+ * from the cache while the entry is fresh), or with `clientMaxAge` a `max-age` of at most what the
+ * entry has left. Per-user entries are `private` too.
+ */
+export function cacheControlFor(remainingMs: number, perUser: boolean, clientMaxAgeMs: number | undefined): string {
+  const prefix = perUser ? 'private, ' : '';
+  if (clientMaxAgeMs === undefined) return `${prefix}no-cache`;
+  const seconds = Math.max(0, Math.floor(Math.min(clientMaxAgeMs, remainingMs) / 1000));
+  return `${prefix}max-age=${seconds}`;
 }
 
-/** Serves a cached entry: stored status, headers and body, with Age, X-Cache, ETag and Cache-Control. */
+/** How a route tells clients about a cached response it serves. */
+export interface Downstream {
+  perUser: boolean;
+  clientMaxAgeMs: number | undefined;
+}
+
+/** The downstream rule for a request of a route: per-user when the route is and the request has a user. */
+export function downstreamOf(config: ResponseCacheConfig, user: string | undefined): Downstream {
+  return { perUser: config.user !== undefined && user !== undefined, clientMaxAgeMs: config.clientMaxAgeMs };
+}
+
+/**
+ * Serves a cached entry: stored status, headers (Date, Expires and the handler's Cache-Control as
+ * stored) and body, with Age (stored age plus resident time, RFC 9111 §4.2.3), X-Cache and ETag.
+ */
 export function sendCached(
   req: Request,
   res: Response,
   entry: CachedResponse,
-  state: 'HIT' | 'STALE',
-  perUser: boolean,
+  state: 'HIT' | 'STALE' | 'REVALIDATED',
+  downstream: Downstream,
   now = Date.now(),
 ): void {
-  const ageMs = Math.max(0, now - entry.storedAt);
+  const ageMs = currentAgeMs(entry, now);
   for (const [name, value] of entry.headers) res.setHeader(name, value);
   res.setHeader('ETag', entry.etag);
   res.setHeader('Age', String(Math.floor(ageMs / 1000)));
   res.setHeader('X-Cache', state);
-  if (!entry.ownCacheControl) res.setHeader('Cache-Control', cacheControlFor(entry.freshMs - ageMs, perUser));
+  if (!entry.ownCacheControl) {
+    res.setHeader(
+      'Cache-Control',
+      cacheControlFor(entry.freshMs - ageMs, downstream.perUser, downstream.clientMaxAgeMs),
+    );
+  }
   const lastModified = res.getHeader('last-modified');
   if (
     isNotModified(req.headers, entry.status, entry.etag, typeof lastModified === 'string' ? lastModified : undefined)

@@ -12,6 +12,7 @@ import {
   pathGenerationKey,
   pathIndexKey,
   readGenerations,
+  releaseCreated,
   routeGenerationKey,
   routeIndexKey,
   type Targets,
@@ -63,6 +64,12 @@ export function startFill(ctx: RequestContext, shared: Shared): FillStart {
   return ctx.fillStart;
 }
 
+/** A fill that will store nothing: the generations it created go again (no key left behind). */
+export function abandonFill(ctx: RequestContext, shared: Shared): void {
+  if (ctx.fillStart)
+    void ctx.fillStart.generations.then((generations) => releaseCreated(shared.config.backend, generations));
+}
+
 /**
  * Stores an entry whose handler ran under `generations`, then tells every instance. Failures only log.
  *
@@ -86,6 +93,7 @@ export async function store(
   const pendingKey = `${key}.fill.${randomBytes(6).toString('base64url')}`;
   const skip = (reason: SkipReason, detail: string): void => {
     shared.local.delete(key);
+    void releaseCreated(backend, generations);
     debug('not stored %s: %s (%s)', key, reason, detail);
     emitEvent({ kind: 'cache', cache: 'api', outcome: 'skip', reason, detail });
   };
@@ -103,12 +111,12 @@ export async function store(
       ...entry.tags.map((tag, i) =>
         add(tagIndexKey(tag), tagGenerationKey(tag), generations.tags[i] ?? '', [key, pendingKey]),
       ),
-      shared.hub.learnVary(entry.endpoint, entry.vary).then(() => 1),
+      shared.hub.varySpecs.learn(entry.endpoint, entry.vary).then(() => 1),
     ]);
     const unchanged =
       checks.every((check) => check === 1) &&
       !shared.hub.invalidatedSince(ctx.seq, entry) &&
-      pendingReason(entry, shared.hub.pending.scope) === undefined;
+      pendingReason(entry, shared.hub.scope) === undefined;
     const committed =
       unchanged &&
       (await backend.run(STORE_COMMIT, [routeGenerationKey(entry.endpoint), pendingKey, key], [generations.route])) ===
@@ -119,9 +127,7 @@ export async function store(
     }
     // Only now may this process keep a copy: Redis holds the entry. An invalidation seen since the
     // lookup started (here or from another instance) rules it out; one whose message arrives later drops it.
-    if (!shared.hub.invalidatedSince(ctx.seq, entry) && pendingReason(entry, shared.hub.pending.scope) === undefined) {
-      shared.local.set(key, entry);
-    }
+    if (pendingReason(entry, shared.hub.scope) === undefined) shared.local.set(key, entry, ctx.seq);
     await shared.hub.announceFill(key).catch((error: unknown) => {
       // Stored all the same; the other instances' L1 copies of the key end within localTtl.
       debug('could not announce the fill of %s: %s', key, messageOf(error));
@@ -138,5 +144,6 @@ export async function store(
     shared.local.delete(key);
     skip(redisFailureReason(error), `could not store: ${messageOf(error)}`);
     backend.del(pendingKey).catch(() => undefined);
+    void releaseCreated(backend, generations);
   }
 }

@@ -1,29 +1,38 @@
-// RFC 9111 §4.4: a successful unsafe request invalidates the cached responses of its path (and Location / Content-Location).
+// RFC 9111 §4.4: a successful unsafe request invalidates its path (and Location / Content-Location) before its response goes out.
 import type { Request, Response } from 'express';
 import { messageOf } from '../common/errors';
 import { debugFor } from '../common/log';
+import { holdResponse } from './hold';
 import type { CacheHub } from './hub';
 import { invalidationPathOf, pathnameOf } from './key';
+import { within } from './lookup';
 
 const debug = debugFor('response-cache');
 
-/** Methods whose success invalidates (RFC 9110 §9.2.1: not safe). */
-export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The safe methods (RFC 9110 §9.2.1). Every other method, standard or of unknown safety (M-SEARCH), invalidates. */
+export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-/** Once the response is sent with a 2xx or 3xx status, invalidates its path on every instance. */
+/**
+ * When the handler of an unsafe request writes a 2xx or 3xx head, invalidates its paths on every
+ * instance and holds the response (head and body) until Redis completed it and every instance was
+ * told, at most `redisTimeout`. The targets are pending in this process from the start (see pending.ts):
+ * it never serves the old entry afterwards, also when Redis is slow or fails (then the outbox retries).
+ */
 export function watchUnsafeRequest(req: Request, res: Response, hub: CacheHub): void {
-  if (!UNSAFE_METHODS.has(req.method)) return;
+  if (SAFE_METHODS.has(req.method)) return;
   hub.ensureSubscribed();
-  res.once('finish', () => {
-    if (res.statusCode < 200 || res.statusCode >= 400) return;
+  holdResponse(res, () => {
+    if (res.statusCode < 200 || res.statusCode >= 400) return undefined;
     const paths = new Set([invalidationPathOf(pathnameOf(req))]);
     for (const header of ['location', 'content-location']) {
       const path = sameOriginPath(req, res.getHeader(header));
       if (path !== undefined) paths.add(invalidationPathOf(path));
     }
-    hub.invalidate({ paths: [...paths] }).catch((error: unknown) => {
+    const invalidation = hub.invalidate({ paths: [...paths] }).catch((error: unknown) => {
       debug('invalidation after %s %s failed: %s', req.method, req.originalUrl, messageOf(error));
+      return null;
     });
+    return within(invalidation, hub.backend.timeoutMs);
   });
 }
 

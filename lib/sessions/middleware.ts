@@ -4,7 +4,8 @@ import session, { type Store } from 'express-session';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
-import { isSessionUnavailable, SessionTooLargeError, SessionUnavailableError } from './errors';
+import { sessionKey } from '../redis';
+import { isSessionUnavailable, SessionTooLargeError } from './errors';
 import type { SessionsConfig } from './options';
 import { type RequestState, setRequestState } from './state';
 
@@ -37,7 +38,7 @@ export function sessionMiddleware(config: SessionsConfig, store: Store, storeRea
     let continued = false;
     inner(req, res, (error?: unknown) => {
       if (continued) {
-        reportLateFailure(error);
+        reportLateFailure(error, req);
         return;
       }
       continued = true;
@@ -65,16 +66,12 @@ export function sessionMiddleware(config: SessionsConfig, store: Store, storeRea
   };
 }
 
-function reportLateFailure(error: unknown): void {
+function reportLateFailure(error: unknown, req: Request): void {
   if (error === undefined || error === null) return;
+  const where = `${req.method} ${req.originalUrl}, key ${sessionKey(req.sessionID)}`;
   if (error instanceof SessionTooLargeError) {
-    warn(
-      'W_SESSION_TOO_LARGE',
-      `${error.message} (key ${error.key ?? '?'}); use sessions.save(req) to handle it in the route`,
-    );
-  } else if (error instanceof SessionUnavailableError) {
-    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${error.message}`);
+    warn('W_SESSION_TOO_LARGE', `${error.message} (${where}); use sessions.save(req) to handle it in the route`);
   } else {
-    warn('W_SESSION_NOT_SAVED', `session not saved after the response: ${messageOf(error)}`);
+    warn('W_SESSION_NOT_SAVED', `session not saved after the response to ${where}: ${messageOf(error)}`);
   }
 }

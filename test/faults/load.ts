@@ -111,7 +111,15 @@ export class Load {
       {
         route: 'PUT /recipes/:id',
         weight: 1,
-        make: (n) => ({ path: `/recipes/${40 + (n % 10)}`, init: json(n, 'PUT', { minutes: 1 + (n % 100) }) }),
+        // Logged-in users only: the PUT carries one of the sessions.
+        make: (n) => {
+          const init = json(n, 'PUT', { minutes: 1 + (n % 100) });
+          const cookie = options.cookies[n % options.cookies.length];
+          return {
+            path: `/recipes/${40 + (n % 10)}`,
+            init: { ...init, headers: { ...init.headers, ...(cookie ? { cookie } : {}) } },
+          };
+        },
       },
       { route: 'GET /health', weight: 1, make: (n) => ({ path: '/health', init: get(n) }) },
     ];

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, readonly number[]> = {
   // caches fail open; the global limiter decides from its insurance limiter (429 allowed, never for a store error)
   'GET /recipes': [200, 429],
   'GET /recipes/:id': [200, 429],
-  'PUT /recipes/:id': [200, 429],
+  // for logged-in users only: 503 + Retry-After while the session store is unavailable
+  'PUT /recipes/:id': [200, 429, 503],
   'POST /ai/suggest': [200, 429],
   // sessions.required(): 503 + Retry-After while the store is unavailable; a 401 would mean a lost session
   'GET /me': [200, 429, 503],
@@ -124,7 +125,7 @@ async function writeProbes(stack: Stack): Promise<Probes> {
   const title = `Probe ${randomUUID().slice(0, 8)}`;
   const put = await call(stack.url, `/recipes/${recipeId}`, {
     method: 'PUT',
-    headers: { ...ip, 'content-type': 'application/json' },
+    headers: { ...ip, 'content-type': 'application/json', cookie: (users[0] as { cookie: string }).cookie },
     body: JSON.stringify({ title }),
   });
   expect(put.status).to.equal(200);
