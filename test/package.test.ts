@@ -65,7 +65,7 @@ describe('package.json and the packed files', function () {
   });
 
   it('should pack the built JavaScript and declarations, the README, LICENSE and package.json only', () => {
-    const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    const output = execFileSync('npm', ['pack', '--dry-run', '--json'], {
       cwd: root,
       encoding: 'utf8',
     });
