@@ -6,7 +6,7 @@ import { parseOptions } from './options';
 import { DEFAULT_ENDPOINT, ipGroup, SubjectResolver } from './subject';
 import type { RateLimitOptions, WindowState } from './types';
 
-export { SLIDING_WINDOW_LUA, slidingWindowScript } from './script';
+export { slidingWindowLua, slidingWindowScript } from './script';
 export type {
   DecisionSource,
   RateLimitDecision,

@@ -2,7 +2,7 @@
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
-import { KEY_PREFIX, type MemoryBackend, rateTag, type ScriptReply } from '../redis';
+import { KEY_PREFIX, type MemoryBackend, rateTag, type ScriptDefinition, type ScriptReply } from '../redis';
 import { BlockedKeys } from './blocked';
 import { Decision } from './decision';
 import { InsuranceLimiter } from './insurance';
@@ -28,8 +28,8 @@ export class Limiter {
   private lastWarning = 0;
   /** Keys of recently seen subjects by endpoint (read-only arrays: callers never modify them). */
   private readonly recentKeys = new Map<string, Map<string, string[]>>();
-  /** `[cost, ...windowArgs]` for cost 1, the usual request (the array is never modified). */
-  private readonly unitArgs: string[];
+  /** The script of this limiter's windows (their sizes and limits are written into it). */
+  private readonly script: ScriptDefinition<ScriptReply>;
 
   constructor(private readonly config: RateLimitConfig) {
     const onRedis = config.backend.kind === 'redis';
@@ -40,7 +40,7 @@ export class Limiter {
         : undefined;
     this.keySuffixes = config.windows.map((w) => `:${w.keySuffix}`);
     this.longestWindowMs = Math.max(...config.windows.map((w) => w.windowMs));
-    this.unitArgs = ['1', ...config.windowArgs];
+    this.script = slidingWindowScript(config.windows);
   }
 
   /** The Redis keys of one subject on one endpoint, one per window (`rate:{subject|endpoint}:1m`…). */
@@ -73,9 +73,15 @@ export class Limiter {
         return Promise.resolve(local);
       }
     }
+    // One reaction on the script's promise: the reply is checked here (an odd reply is a Redis failure).
     return this.run(keys, cost).then(
       (reply) => {
-        const decision = this.toDecision(reply, subject, endpoint, cost);
+        let decision: Decision;
+        try {
+          decision = this.toDecision(checkReply(reply, keys), subject, endpoint, cost);
+        } catch (error) {
+          return this.onFailure(error, subject, endpoint, tag, cost);
+        }
         if (!decision.allowed && this.blocked) this.blocked.add(tag, decision);
         return decision;
       },
@@ -85,7 +91,8 @@ export class Limiter {
 
   /** The windows of a subject on an endpoint, without counting anything. */
   async peek(subject: string, endpoint: string): Promise<WindowState[]> {
-    const reply = await this.run(this.keysOf(subject, endpoint), 0);
+    const keys = this.keysOf(subject, endpoint);
+    const reply = checkReply(await this.run(keys, 0), keys);
     return this.toDecision(reply, subject, endpoint, 0).windows;
   }
 
@@ -97,20 +104,18 @@ export class Limiter {
     await this.config.backend.del(...keys);
   }
 
-  /** One script call; resolves to the reply as numbers, rejects when Redis fails or replies oddly. */
-  private run(keys: string[], cost: number): Promise<number[]> {
-    const args = cost === 1 ? this.unitArgs : [String(cost), ...this.config.windowArgs];
+  /** One script call; resolves to its raw reply, rejects when Redis fails. */
+  private run(keys: string[], cost: number): Promise<ScriptReply> {
+    const args = cost === 1 ? UNIT_COST : [String(cost)];
     const { backend, clock } = this.config;
     if (clock && backend.kind === 'memory') {
       try {
-        return Promise.resolve(
-          checkReply(slidingWindowScript.memory((backend as MemoryBackend).store, keys, args, clock()), keys),
-        );
+        return Promise.resolve(this.script.memory((backend as MemoryBackend).store, keys, args, clock()));
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return backend.run(slidingWindowScript, keys, args).then((reply) => checkReply(reply, keys));
+    return backend.run(this.script, keys, args);
   }
 
   private toDecision(reply: number[], subject: string, endpoint: string, cost: number): Decision {
@@ -163,12 +168,20 @@ export class Limiter {
   }
 }
 
-/** The script's reply as numbers: `allowed, retryAfterMs`, then `used, nextMs` per key. */
+/** The script's ARGV for a request of cost 1, the usual one (never modified). */
+const UNIT_COST = ['1'];
+
+/**
+ * The script's reply as numbers: `allowed, retryAfterMs`, then `used, nextMs` per key. Redis replies
+ * integers, so the reply array (fresh per call, ours) is converted in place only where it holds anything else.
+ */
 function checkReply(reply: ScriptReply, keys: string[]): number[] {
   if (!Array.isArray(reply) || reply.length !== 2 + keys.length * 2) {
     throw new Error(`rate limit script returned an unexpected reply: ${messageOf(reply)}`);
   }
-  const numbers = new Array<number>(reply.length);
-  for (let i = 0; i < reply.length; i++) numbers[i] = Number(reply[i]);
-  return numbers;
+  for (let i = 0; i < reply.length; i++) {
+    const value = reply[i];
+    if (typeof value !== 'number') reply[i] = Number(value);
+  }
+  return reply as number[];
 }

@@ -67,8 +67,6 @@ export interface WindowConfig {
 export interface RateLimitConfig {
   backend: Backend;
   windows: WindowConfig[];
-  /** The script's per-window ARGV, after the cost. */
-  windowArgs: string[];
   name: string | undefined;
   label: string;
   key: ((req: Request) => string | undefined) | undefined;
@@ -171,7 +169,6 @@ export function parseOptions(options: RateLimitOptions): RateLimitConfig {
   return {
     backend,
     windows,
-    windowArgs: windows.flatMap((w) => [String(w.bucketMs), String(w.bucketCount), String(w.limit)]),
     name,
     label: name ?? 'all',
     key: parseFunction<(req: Request) => string | undefined>(options.key, 'key'),

@@ -1,5 +1,6 @@
 // The sliding-window Lua script (all windows checked and counted atomically) and its in-memory twin.
-import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
+import { defineScript, type MemoryStore, type ScriptDefinition, type ScriptReply } from '../redis';
+import type { WindowConfig } from './options';
 
 /**
  * Sliding windows made of sub-window buckets, one hash per window:
@@ -27,33 +28,36 @@ import { defineScript, type MemoryStore, type ScriptReply } from '../redis';
  * the values it read are still the values when it writes: `HSET` of the sums is exact, no `HINCRBY` needed.
  * Pruning (a bucket left the window) adds an `HGET` per bucket walked and an `HDEL` per expired bucket.
  *
- * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing),
- * then per window `size`, `count`, `limit`.
+ * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing).
+ * The windows' `size`, `count` and `limit` are constant per limiter, so they are written into the script
+ * (`CFG`, see {@link slidingWindowLua}) rather than sent and parsed with every call.
  *
  * Reply: `{ allowed (1|0), retryAfterMs, then per window: used, nextMs }` where `used` includes this
  * request when allowed, `nextMs` is how long until the oldest counted bucket leaves the window, i.e. until
  * more units become available (0 when nothing is counted), and `retryAfterMs` (when rejected) is how long
  * until this request would fit (-1: its cost exceeds a limit).
  */
-export const SLIDING_WINDOW_LUA = `
+export function slidingWindowLua(windows: readonly WindowConfig[]): string {
+  const config = windows.flatMap((w) => [w.bucketMs, w.bucketCount, w.limit]).join(', ');
+  const zeros = (count: number) => new Array<string>(count).fill('0').join(', ');
+  return `local CFG = { ${config} }
 local tonumber, floor, format = tonumber, math.floor, string.format
 local cost = tonumber(ARGV[1])
 local write = cost > 0
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + floor(tonumber(clock[2]) / 1000)
 local windows = #KEYS
--- Per window i, at 8 * (i - 1) + 1 ...: size, count, limit, current, oldest, n, o (false: none), the
--- current bucket's count. One flat list: no table per window.
-local st = {}
+-- Per window i, at 9 * (i - 1) + 1 ...: size, count, limit, current, oldest, n, o (false: none), the
+-- current bucket's count, its field name. One flat list (ST, sized in advance): no table per window.
+local st = { ${zeros(9 * windows.length)} }
 local allowed = 1
 for i = 1, windows do
   local key = KEYS[i]
-  local size = tonumber(ARGV[3 * i - 1])
-  local count = tonumber(ARGV[3 * i])
-  local limit = tonumber(ARGV[3 * i + 1])
+  local size, count, limit = CFG[3 * i - 2], CFG[3 * i - 1], CFG[3 * i]
   local current = floor(now / size)
   local oldest = current - count
-  local fields = redis.call('HMGET', key, 'n', 'o', format('%d', current))
+  local field = format('%d', current)
+  local fields = redis.call('HMGET', key, 'n', 'o', field)
   local n = tonumber(fields[1]) or 0
   local o = tonumber(fields[2])
   local here = tonumber(fields[3]) or 0
@@ -91,17 +95,18 @@ for i = 1, windows do
     end
   end
   if n + cost > limit or limit < 1 then allowed = 0 end
-  local at = 8 * (i - 1)
+  local at = 9 * (i - 1)
   st[at + 1], st[at + 2], st[at + 3], st[at + 4] = size, count, limit, current
-  st[at + 5], st[at + 6], st[at + 7], st[at + 8] = oldest, n, o or false, here
+  st[at + 5], st[at + 6], st[at + 7], st[at + 8], st[at + 9] = oldest, n, o or false, here, field
 end
-local reply = { allowed, 0 }
+local reply = { ${zeros(2 + 2 * windows.length)} }
+reply[1] = allowed
 if allowed == 1 and write then
   for i = 1, windows do
-    local at = 8 * (i - 1)
+    local at = 9 * (i - 1)
     local size, count, current, n, o, here = st[at + 1], st[at + 2], st[at + 4], st[at + 6], st[at + 7], st[at + 8]
     local key = KEYS[i]
-    local field = format('%d', current)
+    local field = st[at + 9]
     if o then
       redis.call('HSET', key, field, here + cost, 'n', n + cost)
     else
@@ -117,7 +122,7 @@ if allowed == 1 and write then
 end
 local retry = 0
 for i = 1, windows do
-  local at = 8 * (i - 1)
+  local at = 9 * (i - 1)
   local size, count, limit, current, oldest, n, o = st[at + 1], st[at + 2], st[at + 3], st[at + 4], st[at + 5], st[at + 6], st[at + 7]
   local key = KEYS[i]
   local nextMs = 0
@@ -148,6 +153,7 @@ end
 reply[2] = retry
 return reply
 `;
+}
 
 /** What the memory twin keeps per window key (the Lua hash, as an object). */
 interface WindowHash {
@@ -171,15 +177,19 @@ function readHash(store: MemoryStore, key: string, now: number): WindowHash | un
   return hash;
 }
 
-/** The same algorithm on the memory store, step for step (see {@link SLIDING_WINDOW_LUA}). */
-function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[], now: number): number[] {
+/** The same algorithm on the memory store, step for step (see {@link slidingWindowLua}). */
+function slidingWindowMemory(
+  windows: readonly WindowConfig[],
+  store: MemoryStore,
+  keys: string[],
+  args: string[],
+  now: number,
+): number[] {
   const cost = Number(args[0]);
   const write = cost > 0;
   let allowed = 1;
   const state = keys.map((key, i) => {
-    const size = Number(args[1 + i * 3]);
-    const count = Number(args[2 + i * 3]);
-    const limit = Number(args[3 + i * 3]);
+    const { bucketMs: size, bucketCount: count, limit } = windows[i] as WindowConfig;
     const current = Math.floor(now / size);
     const oldest = current - count;
     let hash = readHash(store, key, now);
@@ -260,9 +270,14 @@ function slidingWindowMemory(store: MemoryStore, keys: string[], args: string[],
   return reply;
 }
 
-/** Checks every window and, only if all have room, counts the request in all of them. */
-export const slidingWindowScript = defineScript<ScriptReply>({
-  name: 'rateLimitSlidingWindow',
-  lua: SLIDING_WINDOW_LUA,
-  memory: slidingWindowMemory,
-});
+/**
+ * The script of one limiter's windows: checks every window and, only if all have room, counts the request
+ * in all of them. One script (and SHA) per window configuration; they share one name in metrics and logs.
+ */
+export function slidingWindowScript(windows: readonly WindowConfig[]): ScriptDefinition<ScriptReply> {
+  return defineScript<ScriptReply>({
+    name: 'rateLimitSlidingWindow',
+    lua: slidingWindowLua(windows),
+    memory: (store, keys, args, now) => slidingWindowMemory(windows, store, keys, args, now),
+  });
+}
