@@ -23,19 +23,18 @@ export function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operatio
 }
 
 /** A call waiting for its reply, in the order of its deadline. */
-export interface Pending {
+interface Pending {
   at: number;
-  /** Set by whoever settles the call first: its reply, its error or its deadline. */
   settled: boolean;
-  onTimeout: (error: RedisTimeoutError) => void;
+  reject: (error: Error) => void;
   operation: string;
   key: string | undefined;
 }
 
 /**
  * {@link withDeadline} for many calls with ONE time bound: their deadlines come in call order, so one
- * timer, armed for the oldest unsettled call, serves them all (a call costs no timer and no promise of its
- * own; the client's own `commandTimeout`, when set, is then the only timer per command).
+ * timer, armed for the oldest unsettled call, serves them all (a call costs no timer of its own; the
+ * client's own `commandTimeout`, when set, is then the only timer per command).
  */
 export class Deadlines {
   private queue: Pending[] = [];
@@ -44,15 +43,23 @@ export class Deadlines {
 
   constructor(private readonly timeoutMs: number) {}
 
-  /**
-   * Starts the clock of one call. The caller sets `settled` when the reply or error comes first;
-   * otherwise, after the bound, `settled` is set and `onTimeout` runs with a `RedisTimeoutError`.
-   */
-  track(operation: string, key: string | undefined, onTimeout: (error: RedisTimeoutError) => void): Pending {
-    const pending: Pending = { at: Date.now() + this.timeoutMs, settled: false, onTimeout, operation, key };
-    this.queue.push(pending);
-    if (this.timer === undefined) this.arm(this.timeoutMs);
-    return pending;
+  /** Like `withDeadline(promise, timeoutMs, operation, key)`. */
+  bound<T>(promise: Promise<T>, operation: string, key?: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { at: Date.now() + this.timeoutMs, settled: false, reject, operation, key };
+      this.queue.push(pending);
+      if (this.timer === undefined) this.arm(this.timeoutMs);
+      promise.then(
+        (value) => {
+          pending.settled = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.settled = true;
+          reject(error);
+        },
+      );
+    });
   }
 
   private arm(ms: number): void {
@@ -70,7 +77,7 @@ export class Deadlines {
       if (!pending.settled) {
         if (pending.at > now) break;
         pending.settled = true;
-        pending.onTimeout(new RedisTimeoutError(pending.operation, this.timeoutMs, pending.key));
+        pending.reject(new RedisTimeoutError(pending.operation, this.timeoutMs, pending.key));
       }
       this.head++;
     }

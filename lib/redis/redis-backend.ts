@@ -69,15 +69,12 @@ export class RedisBackend implements Backend {
     const sha = this.shaOf(script);
     // EVALSHA/EVAL rather than defineCommand: a command defined while an autopipeline is pending for this
     // tick is missing from that pipeline, and ioredis then crashes the process ("results[i] is not iterable").
-    return this.call(
-      script.name,
-      keys[0],
-      () => this.client.evalsha(sha, keys.length, ...keys, ...args) as Promise<R>,
-      (error) =>
+    return this.call(script.name, keys[0], () =>
+      (this.client.evalsha(sha, keys.length, ...keys, ...args) as Promise<R>).catch((error: unknown) => {
         // NOSCRIPT: the script cache was flushed (or Redis restarted); EVAL sends and caches it again.
-        error instanceof Error && error.message.startsWith('NOSCRIPT')
-          ? (this.client.eval(script.lua, keys.length, ...keys, ...args) as Promise<R>)
-          : undefined,
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.client.eval(script.lua, keys.length, ...keys, ...args) as Promise<R>;
+      }),
     );
   }
 
@@ -127,58 +124,35 @@ export class RedisBackend implements Backend {
     if (subscriber) subscriber.disconnect();
   }
 
-  /**
-   * One bounded call: fails fast while the breaker is open, records the outcome, reports timing. `retry`
-   * may answer an error with a second attempt (within the same bound). One promise per call: the bound
-   * is tracked by {@link Deadlines}, not wrapped around the client's promise.
-   */
-  private call<T>(
-    operation: string,
-    key: string | undefined,
-    send: () => Promise<T>,
-    retry?: (error: unknown) => Promise<T> | undefined,
-  ): Promise<T> {
+  /** One bounded call: fails fast while the breaker is open, records the outcome, reports timing. */
+  private call<T>(operation: string, key: string | undefined, send: () => Promise<T>): Promise<T> {
     if (this.health.isDown()) {
       return Promise.reject(
         new RedisUnavailableError(operation, 'Redis is unavailable (recent timeout or reconnecting)', key),
       );
     }
     const started = hasEventListeners() ? performance.now() : 0;
-    return new Promise<T>((resolve, reject) => {
-      const failed = (error: unknown) => {
+    let sent: Promise<T>;
+    try {
+      sent = send();
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return this.deadlines.bound(sent, operation, key).then(
+      (result) => {
+        this.health.record(undefined);
+        if (started) emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started });
+        return result;
+      },
+      (error: unknown) => {
         this.health.record(error);
         if (started) {
           emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started, error: String(error) });
         }
         // Callers see one of two codes whatever the client raised: E_REDIS_TIMEOUT or E_REDIS_UNAVAILABLE.
-        reject(error instanceof RedisMiddlewareError ? error : new RedisUnavailableError(operation, error, key));
-      };
-      const pending = this.deadlines.track(operation, key, failed);
-      const succeed = (result: T) => {
-        if (pending.settled) return;
-        pending.settled = true;
-        this.health.record(undefined);
-        if (started) emitEvent({ kind: 'redis', operation, durationMs: performance.now() - started });
-        resolve(result);
-      };
-      const fail = (error: unknown) => {
-        if (pending.settled) return;
-        pending.settled = true;
-        failed(error);
-      };
-      const onError = retry
-        ? (error: unknown) => {
-            const again = pending.settled ? undefined : retry(error);
-            if (again) again.then(succeed, fail);
-            else fail(error);
-          }
-        : fail;
-      try {
-        send().then(succeed, onError);
-      } catch (error) {
-        fail(error);
-      }
-    });
+        throw error instanceof RedisMiddlewareError ? error : new RedisUnavailableError(operation, error, key);
+      },
+    );
   }
 
   private shaOf(script: ScriptDefinition): string {
