@@ -30,7 +30,7 @@ import type { WindowConfig } from './options';
  *
  * KEYS: one hash per window (they share one hash tag). ARGV: `cost` (0 = read only, writes nothing).
  * The windows' `size`, `count` and `limit` are constant per limiter, so they are written into the script
- * (`CFG`, see {@link slidingWindowLua}) rather than sent and parsed with every call.
+ * (one per window configuration) rather than sent and parsed with every call.
  *
  * Reply: `{ allowed (1|0), retryAfterMs, then per window: used, nextMs }` where `used` includes this
  * request when allowed, `nextMs` is how long until the oldest counted bucket leaves the window, i.e. until
@@ -38,122 +38,104 @@ import type { WindowConfig } from './options';
  * until this request would fit (-1: its cost exceeds a limit).
  */
 export function slidingWindowLua(windows: readonly WindowConfig[]): string {
-  const config = windows.flatMap((w) => [w.bucketMs, w.bucketCount, w.limit]).join(', ');
-  const zeros = (count: number) => new Array<string>(count).fill('0').join(', ');
-  return `local CFG = { ${config} }
-local tonumber, floor, format = tonumber, math.floor, string.format
+  // Straight-line code per window (its constants written in, its state in locals `n1`, `o1`…): no table
+  // per request but the replies. The rare paths (pruning, a rejection's wait) are the functions above it.
+  const each = (code: (w: WindowConfig, i: number) => string, separator = '\n') =>
+    windows.map((w, i) => code(w, i + 1)).join(separator);
+  return `${SCRIPT_PRELUDE}
+${each(
+  ({ bucketMs: size, bucketCount: count }, i) => `local c${i} = floor(now / ${size})
+local f${i} = format('%d', c${i})
+local r${i} = redis.call('HMGET', KEYS[${i}], 'n', 'o', f${i})
+local n${i}, o${i}, h${i} = tonumber(r${i}[1]) or 0, tonumber(r${i}[2]), tonumber(r${i}[3]) or 0
+if o${i} and o${i} < c${i} - ${count} then n${i}, o${i}, h${i} = prune(KEYS[${i}], ${count}, c${i} - ${count}, n${i}, o${i}, h${i}) end`,
+)}
+local allowed = ${each((w, i) => `n${i} + cost <= ${w.limit}`, ' and ')}
+if allowed and write then
+${each(({ bucketMs: size, bucketCount: count }, i) => `  add(KEYS[${i}], f${i}, h${i}, n${i}, o${i}, (c${i} + ${count + 1}) * ${size} - now)`)}
+  return { 1, 0, ${each(({ bucketMs: size, bucketCount: count }, i) => `n${i} + cost, ((o${i} or c${i}) + ${count + 1}) * ${size} - now`, ', ')} }
+end
+local retry = 0
+if not allowed then
+${each(({ bucketMs: size, bucketCount: count, limit }, i) => `  retry = slowest(retry, KEYS[${i}], ${size}, ${count}, ${limit}, c${i}, n${i})`)}
+end
+return { allowed and 1 or 0, retry, ${each(({ bucketMs: size, bucketCount: count }, i) => `n${i}, nextMs(n${i}, o${i}, ${count}, ${size})`, ', ')} }
+`;
+}
+
+/** The part of the script that is the same for every limiter: the clock, and the functions of the rare paths. */
+const SCRIPT_PRELUDE = `local tonumber, floor, format = tonumber, math.floor, string.format
 local cost = tonumber(ARGV[1])
 local write = cost > 0
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + floor(tonumber(clock[2]) / 1000)
-local windows = #KEYS
--- Per window i, at 9 * (i - 1) + 1 ...: size, count, limit, current, oldest, n, o (false: none), the
--- current bucket's count, its field name. One flat list (ST, sized in advance): no table per window.
-local st = { ${zeros(9 * windows.length)} }
-local allowed = 1
-for i = 1, windows do
-  local key = KEYS[i]
-  local size, count, limit = CFG[3 * i - 2], CFG[3 * i - 1], CFG[3 * i]
-  local current = floor(now / size)
-  local oldest = current - count
-  local field = format('%d', current)
-  local fields = redis.call('HMGET', key, 'n', 'o', field)
-  local n = tonumber(fields[1]) or 0
-  local o = tonumber(fields[2])
-  local here = tonumber(fields[3]) or 0
-  if o and o < oldest then
-    if oldest > o + count then
-      n = 0
-      o = nil
-      here = 0
-      if write then redis.call('DEL', key) end
-    else
-      -- Buckets o .. oldest - 1 left the window; the first non-empty one after them is the new oldest.
-      local first = nil
-      for b = o, o + count do
-        local name = format('%d', b)
-        local v = tonumber(redis.call('HGET', key, name))
-        if v then
-          if b < oldest then
-            n = n - v
-            if write then redis.call('HDEL', key, name) end
-          else
-            first = b
-            break
-          end
-        end
-      end
-      if n <= 0 or not first then
-        n = 0
-        o = nil
-        here = 0
-        if write then redis.call('DEL', key) end
+
+-- Buckets o .. oldest - 1 left the window: returns n, o and the current bucket's count without them
+-- (and, when writing, deletes them; the first non-empty bucket after them is the new oldest).
+local function prune(key, count, oldest, n, o, here)
+  if oldest > o + count then
+    if write then redis.call('DEL', key) end
+    return 0, nil, 0
+  end
+  local first = nil
+  for b = o, o + count do
+    local name = format('%d', b)
+    local v = tonumber(redis.call('HGET', key, name))
+    if v then
+      if b < oldest then
+        n = n - v
+        if write then redis.call('HDEL', key, name) end
       else
-        o = first
-        if write then redis.call('HSET', key, 'n', n, 'o', format('%d', o)) end
+        first = b
+        break
       end
     end
   end
-  if n + cost > limit or limit < 1 then allowed = 0 end
-  local at = 9 * (i - 1)
-  st[at + 1], st[at + 2], st[at + 3], st[at + 4] = size, count, limit, current
-  st[at + 5], st[at + 6], st[at + 7], st[at + 8], st[at + 9] = oldest, n, o or false, here, field
-end
-local reply = { ${zeros(2 + 2 * windows.length)} }
-reply[1] = allowed
-if allowed == 1 and write then
-  for i = 1, windows do
-    local at = 9 * (i - 1)
-    local size, count, current, n, o, here = st[at + 1], st[at + 2], st[at + 4], st[at + 6], st[at + 7], st[at + 8]
-    local key = KEYS[i]
-    local field = st[at + 9]
-    if o then
-      redis.call('HSET', key, field, here + cost, 'n', n + cost)
-    else
-      redis.call('HSET', key, field, here + cost, 'n', n + cost, 'o', field)
-    end
-    -- The expiry is a fixed instant per bucket ((current + count + 1) * size): only the first request of a
-    -- bucket moves it. Later ones in the same bucket would set the same instant again.
-    if here == 0 then redis.call('PEXPIRE', key, format('%d', (current + count + 1) * size - now)) end
-    reply[2 * i + 1] = n + cost
-    reply[2 * i + 2] = ((o or current) + count + 1) * size - now
+  if n <= 0 or not first then
+    if write then redis.call('DEL', key) end
+    return 0, nil, 0
   end
-  return reply
+  if write then redis.call('HSET', key, 'n', n, 'o', format('%d', first)) end
+  return n, first, here
 end
-local retry = 0
-for i = 1, windows do
-  local at = 9 * (i - 1)
-  local size, count, limit, current, oldest, n, o = st[at + 1], st[at + 2], st[at + 3], st[at + 4], st[at + 5], st[at + 6], st[at + 7]
-  local key = KEYS[i]
-  local nextMs = 0
-  if n > 0 and o then nextMs = (o + count + 1) * size - now end
-  if allowed == 0 and n + cost > limit then
-    local wait = -1
-    if cost <= limit then
-      local need = n + cost - limit
-      local freed = 0
-      for b = oldest, current do
-        freed = freed + (tonumber(redis.call('HGET', key, format('%d', b))) or 0)
-        if freed >= need then
-          wait = (b + count + 1) * size - now
-          break
-        end
+
+-- Counts the request in one window. The expiry is a fixed instant per bucket: only the first request of
+-- a bucket moves it (later ones in the same bucket would set the same instant again).
+local function add(key, field, here, n, o, ttl)
+  if o then
+    redis.call('HSET', key, field, here + cost, 'n', n + cost)
+  else
+    redis.call('HSET', key, field, here + cost, 'n', n + cost, 'o', field)
+  end
+  if here == 0 then redis.call('PEXPIRE', key, format('%d', ttl)) end
+end
+
+-- Ms until more units of a window become available (0 when nothing is counted).
+local function nextMs(n, o, count, size)
+  if n > 0 and o then return (o + count + 1) * size - now end
+  return 0
+end
+
+-- A rejected request: the longest wait of the windows without room (-1 once one can never fit it).
+local function slowest(retry, key, size, count, limit, current, n)
+  if n + cost <= limit then return retry end
+  local wait = -1
+  if cost <= limit then
+    local need = n + cost - limit
+    local freed = 0
+    for b = current - count, current do
+      freed = freed + (tonumber(redis.call('HGET', key, format('%d', b))) or 0)
+      if freed >= need then
+        wait = (b + count + 1) * size - now
+        break
       end
-      if wait < 0 then wait = math.max(0, redis.call('PTTL', key)) end
     end
-    if wait < 0 then
-      retry = -1
-    elseif retry >= 0 and wait > retry then
-      retry = wait
-    end
+    if wait < 0 then wait = math.max(0, redis.call('PTTL', key)) end
   end
-  reply[2 * i + 1] = n
-  reply[2 * i + 2] = nextMs
-end
-reply[2] = retry
-return reply
-`;
-}
+  if wait < 0 then return -1 end
+  if retry >= 0 and wait > retry then return wait end
+  return retry
+end`;
 
 /** What the memory twin keeps per window key (the Lua hash, as an object). */
 interface WindowHash {
