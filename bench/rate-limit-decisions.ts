@@ -40,7 +40,9 @@ async function measureBuild(root: string, port: number, rounds: number): Promise
   const caller = async (calls: number) => {
     for (let i = 0; i < calls; i++) {
       await new Promise<void>((done, fail) =>
-        middleware(stubRequest(), stubResponse(), (error?: unknown) => (error ? fail(error) : done())),
+        middleware(stubRequest() as never, stubResponse() as never, (error?: unknown) =>
+          error ? fail(error) : done(),
+        ),
       );
     }
   };
