@@ -1,6 +1,5 @@
 // A miss: runs the handler with its response held back, decides whether to store it, answers (200 or 304) and stores.
-import etag from 'etag';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import type { Explained, SkipReason } from '../common/reasons';
@@ -8,19 +7,12 @@ import type { Lock } from '../redis';
 import { ResponseCapture } from './capture';
 import { debug, type RequestContext, type Shared } from './context';
 import { type CachedResponse, currentAgeMs } from './entry';
-import { entryKey, normaliseHeaderValue, parseVary } from './key';
+import { entryKey, parseVary } from './key';
 import { pendingReason } from './pending';
+import { recordEntry, setStrongEtag } from './record';
 import { conditionForHandler, updateFrom304 } from './revalidate';
 import { finalHeadSkipReason, storability } from './rules';
-import {
-  cacheControlFor,
-  downstreamOf,
-  isNotModified,
-  listedInConnection,
-  NOT_STORED_HEADERS,
-  sendCached,
-  toNotModified,
-} from './serve';
+import { cacheControlFor, downstreamOf, isNotModified, sendCached, toNotModified } from './serve';
 import { abandonFill, startFill, store } from './store';
 
 /**
@@ -148,38 +140,9 @@ function finish(
   let entry: CachedResponse | null = null;
   let addedCacheControl: string | undefined;
   if (reason === undefined && !('reason' in storable)) {
-    const storedAt = Date.now();
-    // The Date clients see on this answer and on every hit: the handler's, or now (RFC 9110 §6.6.1).
-    if (res.getHeader('date') === undefined) res.setHeader('Date', new Date(storedAt).toUTCString());
-    const ownCacheControl = res.getHeader('cache-control') !== undefined;
-    const headers: CachedResponse['headers'] = [];
-    const hopByHop = listedInConnection(res.getHeader('connection'));
-    for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value === undefined || NOT_STORED_HEADERS.has(name) || hopByHop.has(name)) continue;
-      if (name === 'cache-control' && !ownCacheControl) continue;
-      if (name !== 'date' && preset.get(name) === JSON.stringify(value)) continue;
-      headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
-    }
-    const varyValues: Record<string, string | null> = {};
-    for (const name of vary) varyValues[name] = normaliseHeaderValue(req.headers[name]);
-    entry = {
-      status: res.statusCode,
-      headers,
-      body,
-      etag: String(res.getHeader('etag') ?? etag(body)),
-      ownEtag: ownEtag && res.getHeader('etag') !== undefined,
-      ownCacheControl,
-      vary,
-      varyValues,
-      storedAt,
-      ageMs: storable.ageMs,
-      freshMs: storable.lifetimeMs,
-      swrMs: storable.mustRevalidate ? 0 : (storable.staleWhileRevalidateMs ?? config.staleWhileRevalidateMs),
-      sieMs: storable.mustRevalidate ? 0 : (storable.staleIfErrorMs ?? config.staleIfErrorMs),
-      ...identity,
-    };
+    entry = recordEntry(req, res, body, config, { preset, vary, storable, ownEtag, identity });
     const remainingMs = storable.lifetimeMs - storable.ageMs;
-    addedCacheControl = ownCacheControl
+    addedCacheControl = entry.ownCacheControl
       ? undefined
       : cacheControlFor(remainingMs, downstream.perUser, downstream.clientMaxAgeMs);
     if (addedCacheControl !== undefined) res.setHeader('Cache-Control', addedCacheControl);
@@ -233,20 +196,6 @@ function storeAfterAnswer(ctx: RequestContext, shared: Shared, entry: CachedResp
     stored(null);
     unvaried?.(null);
   });
-}
-
-/**
- * Replaces a missing ETag, or the weak one Express computed itself, by a strong one from the body;
- * returns true when the ETag is the handler's own (kept as it is).
- */
-function setStrongEtag(req: Request, res: Response, body: Buffer): boolean {
-  const current = res.getHeader('etag');
-  const expressEtag = req.app?.get('etag fn') as ((body: Buffer, encoding?: string) => string) | undefined;
-  if (current === undefined || (typeof expressEtag === 'function' && current === expressEtag(body))) {
-    res.setHeader('ETag', etag(body));
-    return false;
-  }
-  return true;
 }
 
 /** Settles the flight; without an entry to store, the lock and the generations the fill created are released at once. */
