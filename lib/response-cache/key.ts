@@ -96,10 +96,29 @@ export function normaliseHeaderValue(value: string | string[] | undefined): stri
     .replace(/\s+/g, ' ');
 }
 
+/** Keys of recent requests by their parts (see {@link entryKey}); emptied when full (cheaper than an LRU). */
+const recentKeys = new Map<string, string>();
+const RECENT_KEYS = 2000;
+/** Parts longer than this (long query strings) are not remembered: the memo stays within a few MB. */
+const MEMO_MAX_CHARS = 512;
+
 /** `api:{endpoint}:<hash>` for a request and the header names the response varies on. */
 export function entryKey(base: KeyBase, req: Request, vary: readonly string[]): string {
   const headers: Record<string, string | null> = {};
   for (const name of vary) headers[name] = normaliseHeaderValue(req.headers[name]);
+  // JSON of the parts is exact (strings, booleans, null, arrays, a record): equal text means an equal key, so
+  // the canonical form and its SHA-256 are computed once per distinct request, not on every hit.
+  const parts = JSON.stringify([
+    base.endpoint,
+    base.origin,
+    base.path,
+    base.query,
+    base.user ?? null,
+    base.authorized,
+    headers,
+  ]);
+  const known = recentKeys.get(parts);
+  if (known !== undefined) return known;
   const hash = hashCanonical({
     o: base.origin,
     p: base.path,
@@ -108,7 +127,12 @@ export function entryKey(base: KeyBase, req: Request, vary: readonly string[]): 
     a: base.authorized,
     v: headers,
   });
-  return apiKey(base.endpoint, hash);
+  const key = apiKey(base.endpoint, hash);
+  if (parts.length <= MEMO_MAX_CHARS) {
+    if (recentKeys.size >= RECENT_KEYS) recentKeys.clear();
+    recentKeys.set(parts, key);
+  }
+  return key;
 }
 
 /** Where the vary spec of an endpoint lives (the header names its responses last varied on). */

@@ -32,6 +32,26 @@ export function createHandler(shared: Shared): RequestHandler {
   };
 }
 
+/** The settle of a request that opened no flight. */
+const NO_SETTLE = (): void => {};
+
+/** Serves an entry, unless an invalidation of its own targets (another instance's tags() may have said more than ours) is pending. */
+function serveEntry(
+  shared: Shared,
+  { req, res, next }: RequestContext,
+  downstream: ReturnType<typeof downstreamOf>,
+  entry: CachedResponse,
+  state: 'HIT' | 'STALE',
+): void {
+  const reason = pendingReason(entry, shared.hub.scope);
+  if (reason !== undefined) {
+    bypass(res, next, 'invalidation-pending', reason);
+    return;
+  }
+  emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
+  sendCached(req, res, entry, state, downstream);
+}
+
 function userOf(req: Request, shared: Shared): string | undefined {
   const value = shared.config.user?.(req);
   return value === undefined || value === null || value === '' ? undefined : String(value);
@@ -80,7 +100,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     policy,
     stale: undefined,
     seq: hub.seq,
-    settle: () => {},
+    settle: NO_SETTLE,
   };
   const downstream = downstreamOf(config, user);
   if (anyPending()) {
@@ -88,16 +108,6 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
     const reason = pendingReason(identityOf(ctx, shared), shared.hub.scope);
     if (reason !== undefined) return bypass(res, next, 'invalidation-pending', reason);
   }
-  const serve = (entry: CachedResponse, state: 'HIT' | 'STALE'): void => {
-    // The entry's own targets too (another instance's tags() may have said more than ours).
-    const reason = pendingReason(entry, shared.hub.scope);
-    if (reason !== undefined) {
-      bypass(res, next, 'invalidation-pending', reason);
-      return;
-    }
-    emitEvent({ kind: 'cache', cache: 'api', outcome: state === 'HIT' ? 'hit' : 'stale' });
-    sendCached(req, res, entry, state, downstream);
-  };
 
   if (policy.refresh) {
     debug('refresh %s: request Cache-Control asks for a fresh response', key);
@@ -106,19 +116,20 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   // After waiting for this process's own store, read Redis, not the L1: this request resumes right after the
   // store's last reply, maybe before this process read an invalidation message Redis sent before it.
   const localEntry = storing ? undefined : local.get(key);
-  if (localEntry && usability(localEntry, ctx) === 'fresh') return serve(localEntry, 'HIT');
+  if (localEntry && usability(localEntry, ctx) === 'fresh')
+    return serveEntry(shared, ctx, downstream, localEntry, 'HIT');
 
   const pending = config.singleFlight ? flights.get(key) : undefined;
   if (pending) {
     // Another request of this process is filling the key: wait for it (bounded), then use its result.
     const filled = await within(pending, config.lockTimeoutMs);
     const state = filled ? usability(filled, ctx) : 'unusable';
-    if (filled && state === 'fresh') return serve(filled, 'HIT');
-    if (filled && state === 'revalidate') return serve(filled, 'STALE');
+    if (filled && state === 'fresh') return serveEntry(shared, ctx, downstream, filled, 'HIT');
+    if (filled && state === 'revalidate') return serveEntry(shared, ctx, downstream, filled, 'STALE');
     return fill(ctx, shared, undefined);
   }
 
-  const settle: (entry: CachedResponse | null) => void = config.singleFlight ? flights.open(key) : () => {};
+  const settle: (entry: CachedResponse | null) => void = config.singleFlight ? flights.open(key) : NO_SETTLE;
   ctx.settle = settle;
 
   let stored: CachedResponse | null;
@@ -132,7 +143,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (stored && state === 'fresh') {
     if (pendingReason(stored, shared.hub.scope) === undefined) local.set(key, stored, ctx.seq);
     settle(stored);
-    return serve(stored, 'HIT');
+    return serveEntry(shared, ctx, downstream, stored, 'HIT');
   }
   if (stored && (state === 'revalidate' || state === 'if-error' || state === 'validatable')) ctx.stale = stored;
   if (!config.singleFlight) return fill(ctx, shared, undefined);
@@ -155,7 +166,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (stored && state === 'revalidate') {
     // stale-while-revalidate (RFC 5861 §3): another request (maybe on another instance) is refreshing it.
     settle(stored);
-    return serve(stored, 'STALE');
+    return serveEntry(shared, ctx, downstream, stored, 'STALE');
   }
   // Another instance is filling the key: wait for its entry (pub/sub wake or polling), bounded.
   const remote = await waitForRemote(shared, ctx, lockKey);
@@ -163,7 +174,7 @@ async function handle(shared: Shared, req: Request, res: Response, next: NextFun
   if (remote) {
     if (pendingReason(remote, shared.hub.scope) === undefined) local.set(key, remote, ctx.seq);
     settle(remote);
-    return serve(remote, 'HIT');
+    return serveEntry(shared, ctx, downstream, remote, 'HIT');
   }
   debug('gave up waiting for another instance to fill %s', key);
   return fill(ctx, shared, undefined);
