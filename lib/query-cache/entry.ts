@@ -1,5 +1,6 @@
 // Keys, generation tokens and the stored entry layout: `<generation of each table><payload>`.
 import { hash, randomBytes } from 'node:crypto';
+import { Memo } from '../common/memo';
 import { canonicalJson, dbKey, HASH_LENGTH } from '../redis';
 
 /** Length of a generation token: 12 random bytes as base64url (96 bits, never reused in practice). */
@@ -19,12 +20,11 @@ export function generationKey(table: string): string {
  * `db:{<encoded table>}:` and the generation key per table, so the hit path neither re-encodes names
  * nor builds the same string again (bounded: forgotten past 1000 tables).
  */
-const tableKeys = new Map<string, { prefix: string; generation: string }>();
+const tableKeys = new Memo<string, { prefix: string; generation: string }>(1000);
 
 function keysOf(table: string): { prefix: string; generation: string } {
   let keys = tableKeys.get(table);
   if (keys === undefined) {
-    if (tableKeys.size >= 1000) tableKeys.clear();
     const prefix = dbKey(table, '');
     keys = { prefix, generation: `${prefix}gen` };
     tableKeys.set(table, keys);

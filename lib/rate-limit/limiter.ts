@@ -2,6 +2,7 @@
 import { messageOf } from '../common/errors';
 import { emitEvent } from '../common/events';
 import { debugFor, warn } from '../common/log';
+import { Memo } from '../common/memo';
 import { KEY_PREFIX, type MemoryBackend, rateTag, type ScriptDefinition, type ScriptReply } from '../redis';
 import { BlockedKeys } from './blocked';
 import { Decision } from './decision';
@@ -14,9 +15,9 @@ const debug = debugFor('rate-limit');
 
 /** How often (at most) a Redis failure is printed as a warning line, per limiter. */
 const WARN_INTERVAL_MS = 60_000;
-/** Subjects whose keys are remembered per endpoint; the memo is emptied when full (cheaper than an LRU, same hit rate for hot keys). */
+/** Subjects whose keys are remembered per endpoint. */
 const RECENT_KEYS = 10_000;
-/** Endpoints whose subjects' keys are remembered (route patterns: few; emptied when full). */
+/** Endpoints whose subjects' keys are remembered (route patterns: few). */
 const RECENT_ENDPOINTS = 1000;
 
 /** Decides, counts, reads and resets for one `rateLimit()` instance. */
@@ -27,7 +28,7 @@ export class Limiter {
   private readonly longestWindowMs: number;
   private lastWarning = 0;
   /** Keys of recently seen subjects by endpoint (read-only arrays: callers never modify them). */
-  private readonly recentKeys = new Map<string, Map<string, string[]>>();
+  private readonly recentKeys = new Memo<string, Memo<string, string[]>>(RECENT_ENDPOINTS);
   /** The script of this limiter's windows (their sizes and limits are written into it). */
   private readonly script: ScriptDefinition<ScriptReply>;
 
@@ -49,15 +50,13 @@ export class Limiter {
     // endpoint (route patterns: few), so a hit costs two map lookups and builds no string.
     let bySubject = this.recentKeys.get(endpoint);
     if (bySubject === undefined) {
-      if (this.recentKeys.size >= RECENT_ENDPOINTS) this.recentKeys.clear();
-      bySubject = new Map();
+      bySubject = new Memo(RECENT_KEYS);
       this.recentKeys.set(endpoint, bySubject);
     }
     const known = bySubject.get(subject);
     if (known) return known;
     const prefix = KEY_PREFIX.rate + rateTag(subject, endpoint);
     const keys = this.keySuffixes.map((suffix) => prefix + suffix);
-    if (bySubject.size >= RECENT_KEYS) bySubject.clear();
     bySubject.set(subject, keys);
     return keys;
   }

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { describe } from '../common/duration';
 import { emitEvent, hasEventListeners } from '../common/events';
 import { debugFor } from '../common/log';
+import { Memo } from '../common/memo';
 import type { Decision } from './decision';
 import { type Policy, policyOf, sendTooManyRequests, sendUnavailable, setLimitHeaders } from './headers';
 import type { Limiter } from './limiter';
@@ -11,7 +12,7 @@ import type { SubjectResolver } from './subject';
 
 const debug = debugFor('rate-limit');
 
-/** Endpoints whose policy items are remembered per limiter (route patterns: few; emptied when full). */
+/** Endpoints whose policy items are remembered per limiter (route patterns: few). */
 const MAX_POLICIES = 1000;
 
 /** Resolves after `ms`, or early with false when the client goes away. The timer never holds the process. */
@@ -42,12 +43,11 @@ export function createHandler(
   const { label } = config;
   // Policy items are named after the limiter's name or, without one, its endpoint (bounded: route patterns).
   const named = config.name === undefined ? undefined : policyOf(config.name, config.windows);
-  const policies = new Map<string, Policy>();
+  const policies = new Memo<string, Policy>(MAX_POLICIES);
   const policyFor = (endpoint: string): Policy => {
     if (named) return named;
     let policy = policies.get(endpoint);
     if (policy === undefined) {
-      if (policies.size >= MAX_POLICIES) policies.clear();
       policy = policyOf(endpoint, config.windows);
       policies.set(endpoint, policy);
     }

@@ -1,6 +1,7 @@
 // Builds `api:{endpoint}:<params_hash>` from the route, the normalised path and query, the Vary headers and the user.
 import type { Request } from 'express';
 import { warnOnce } from '../common/log';
+import { Memo } from '../common/memo';
 import { routePatternOf } from '../common/route-pattern';
 import { apiKey, hashCanonical } from '../redis';
 
@@ -96,9 +97,8 @@ export function normaliseHeaderValue(value: string | string[] | undefined): stri
     .replace(/\s+/g, ' ');
 }
 
-/** Keys of recent requests by their parts (see {@link entryKey}); emptied when full (cheaper than an LRU). */
-const recentKeys = new Map<string, string>();
-const RECENT_KEYS = 2000;
+/** Keys of recent requests by their parts (see {@link entryKey}). */
+const recentKeys = new Memo<string, string>(2000);
 /** Parts longer than this (long query strings) are not remembered: the memo stays within a few MB. */
 const MEMO_MAX_CHARS = 512;
 
@@ -128,10 +128,7 @@ export function entryKey(base: KeyBase, req: Request, vary: readonly string[]): 
     v: headers,
   });
   const key = apiKey(base.endpoint, hash);
-  if (parts.length <= MEMO_MAX_CHARS) {
-    if (recentKeys.size >= RECENT_KEYS) recentKeys.clear();
-    recentKeys.set(parts, key);
-  }
+  if (parts.length <= MEMO_MAX_CHARS) recentKeys.set(parts, key);
   return key;
 }
 

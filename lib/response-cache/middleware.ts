@@ -12,7 +12,7 @@ import { decode, read, takeFillLock, waitForRemote, within } from './lookup';
 import { anyPending, pendingReason } from './pending';
 import { refresh } from './refresh';
 import { requestPolicy } from './rules';
-import { downstreamOf, sendCached } from './serve';
+import { type Downstream, downstreamOf, sendCached } from './serve';
 import { abandonFill, identityOf, startFill } from './store';
 import { watchUnsafeRequest } from './write-invalidation';
 
@@ -39,7 +39,7 @@ const NO_SETTLE = (): void => {};
 function serveEntry(
   shared: Shared,
   { req, res, next }: RequestContext,
-  downstream: ReturnType<typeof downstreamOf>,
+  downstream: Downstream,
   entry: CachedResponse,
   state: 'HIT' | 'STALE',
 ): void {
